@@ -1,0 +1,188 @@
+/**
+ * JSON-RPC errors with fixed codes (JSON-RPC 2.0 and EIP-1474), and the single place
+ * where any thrown value becomes a JSON-RPC error object.
+ *
+ * https://www.jsonrpc.org/specification#error_object
+ * https://eips.ethereum.org/EIPS/eip-1474#error-codes
+ */
+import type { Logger } from './types.ts';
+
+/** Base of every error that may reach a client; anything else becomes -32603. */
+export class RpcError extends Error {
+  readonly code: number;
+  readonly data?: unknown;
+
+  constructor(code: number, message: string, data?: unknown) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+    if (data !== undefined) this.data = data;
+  }
+}
+
+/** -32700: the body is not valid JSON. */
+export class ParseError extends RpcError {
+  static readonly code = -32700;
+  constructor(message = 'parse error') {
+    super(ParseError.code, message);
+  }
+}
+
+/** -32600: the JSON is not a valid request object (or the batch is empty). */
+export class InvalidRequestError extends RpcError {
+  static readonly code = -32600;
+  constructor(message = 'invalid request') {
+    super(InvalidRequestError.code, message);
+  }
+}
+
+/** -32601: no such method; the message matches geth's. */
+export class MethodNotFoundError extends RpcError {
+  static readonly code = -32601;
+  constructor(method: string) {
+    super(MethodNotFoundError.code, `the method ${method} does not exist/is not available`);
+  }
+}
+
+/** -32602: bad params; the message should name the parameter. */
+export class InvalidParamsError extends RpcError {
+  static readonly code = -32602;
+  constructor(message: string) {
+    super(InvalidParamsError.code, message);
+  }
+}
+
+/** -32603: a bug or an unexpected failure inside the node. */
+export class InternalError extends RpcError {
+  static readonly code = -32603;
+  constructor(message = 'internal error') {
+    super(InternalError.code, message);
+  }
+}
+
+/**
+ * -32000: the request is well-formed but cannot be applied. geth uses this code for
+ * "nonce too low", "insufficient funds for gas * price + value", "intrinsic gas too low"…
+ */
+export class InvalidInputError extends RpcError {
+  static readonly code = -32000;
+  constructor(message: string, data?: unknown) {
+    super(InvalidInputError.code, message, data);
+  }
+}
+
+/** -32001: the requested block, transaction, receipt… does not exist. */
+export class ResourceNotFoundError extends RpcError {
+  static readonly code = -32001;
+  constructor(message = 'resource not found') {
+    super(ResourceNotFoundError.code, message);
+  }
+}
+
+/** -32002: the resource exists but is not available now (e.g. pruned, still syncing). */
+export class ResourceUnavailableError extends RpcError {
+  static readonly code = -32002;
+  constructor(message = 'resource unavailable') {
+    super(ResourceUnavailableError.code, message);
+  }
+}
+
+/** -32003: the transaction was rejected (e.g. by policy). */
+export class TransactionRejectedError extends RpcError {
+  static readonly code = -32003;
+  constructor(message = 'transaction rejected', data?: unknown) {
+    super(TransactionRejectedError.code, message, data);
+  }
+}
+
+/** -32004: the method exists in Ethereum but this node does not offer it. */
+export class MethodNotSupportedError extends RpcError {
+  static readonly code = -32004;
+  constructor(method: string) {
+    super(MethodNotSupportedError.code, `the method ${method} is not supported`);
+  }
+}
+
+/** -32005: a size or rate limit was hit (batch size, body size, block range…). */
+export class LimitExceededError extends RpcError {
+  static readonly code = -32005;
+  constructor(message = 'limit exceeded') {
+    super(LimitExceededError.code, message);
+  }
+}
+
+const ERROR_STRING_SELECTOR = '08c379a0'; // bytes4(keccak256("Error(string)"))
+
+/**
+ * Code 3, as geth answers a reverted eth_call / eth_estimateGas: `data` carries the
+ * revert bytes so that clients (ethers, viem) can decode custom errors themselves.
+ * Without an explicit `reason`, a Solidity `Error(string)` payload is decoded for the
+ * message, as geth does.
+ */
+export class ExecutionRevertedError extends RpcError {
+  static readonly code = 3;
+  declare readonly data: string;
+
+  constructor(revertData: Uint8Array | string = '0x', reason?: string) {
+    const hex = typeof revertData === 'string' ? revertData.toLowerCase() : bytesToHex(revertData);
+    const why = reason ?? decodeErrorString(hex);
+    super(ExecutionRevertedError.code, why === undefined ? 'execution reverted' : `execution reverted: ${why}`, hex);
+  }
+}
+
+/** A JSON-RPC error object, ready for the `error` member of a response. */
+export interface JsonRpcErrorObject {
+  code: number;
+  message: string;
+  data?: unknown;
+}
+
+/** Default logger: one line per event on stderr; debug lines are dropped. */
+export const stderrLogger: Logger = (level, msg, extra) => {
+  if (level === 'debug') return;
+  process.stderr.write(`[rpc] ${level} ${msg}${extra ? ' ' + safeInspect(extra) : ''}\n`);
+};
+
+/**
+ * Turns anything thrown by a handler into a JSON-RPC error object. `RpcError`s keep
+ * their code, message and data; everything else is logged and becomes a bare
+ * -32603 "internal error", so that stacks and internals never reach a client.
+ */
+export function toJsonRpcError(err: unknown, log: Logger = stderrLogger): JsonRpcErrorObject {
+  if (err instanceof RpcError) {
+    return err.data === undefined
+      ? { code: err.code, message: err.message }
+      : { code: err.code, message: err.message, data: err.data };
+  }
+  log('error', 'internal error in RPC handler', {
+    error: err instanceof Error ? (err.stack ?? err.message) : safeInspect(err),
+  });
+  return { code: InternalError.code, message: 'internal error' };
+}
+
+function bytesToHex(bytes: Uint8Array): string {
+  return '0x' + Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+}
+
+/** Decodes abi.encode(string) after the Error(string) selector; undefined if malformed. */
+function decodeErrorString(hex: string): string | undefined {
+  if (hex.slice(2, 10) !== ERROR_STRING_SELECTOR || !/^0x[0-9a-f]*$/.test(hex)) return undefined;
+  const body = Buffer.from(hex.slice(10), 'hex');
+  if (body.length < 64) return undefined;
+  const offset = body.readBigUInt64BE(24);
+  if (body.readBigUInt64BE(0) !== 0n || body.readBigUInt64BE(8) !== 0n || body.readBigUInt64BE(16) !== 0n) return undefined;
+  if (offset + 32n > BigInt(body.length)) return undefined;
+  const at = Number(offset);
+  if (body.readBigUInt64BE(at) !== 0n || body.readBigUInt64BE(at + 8) !== 0n || body.readBigUInt64BE(at + 16) !== 0n) return undefined;
+  const length = body.readBigUInt64BE(at + 24);
+  if (BigInt(at + 32) + length > BigInt(body.length)) return undefined;
+  return body.subarray(at + 32, at + 32 + Number(length)).toString('utf8');
+}
+
+function safeInspect(v: unknown): string {
+  try {
+    return JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x));
+  } catch {
+    return String(v);
+  }
+}

@@ -1,0 +1,255 @@
+/**
+ * Validators for JSON-RPC params, turning wire hex into domain types (bigint,
+ * Uint8Array, lowercase addresses), and the reverse hex formatting for results.
+ *
+ * Every validator takes the value and a `name` for it and throws InvalidParamsError
+ * `invalid <name>: <why>`. Method files usually go through `param`, which names the
+ * value geth-style, e.g. `invalid argument 0 (address): hex string of 20 bytes expected`:
+ *
+ *   const address = param(params, 0, 'address', parseAddress);
+ *   const block = param(params, 1, 'block', parseBlockTag, true) ?? 'latest';
+ *
+ * Encoding rules: https://ethereum.org/en/developers/docs/apis/json-rpc/#hex-encoding
+ */
+import { InvalidParamsError } from './errors.ts';
+
+export type BlockTagName = 'latest' | 'earliest' | 'pending' | 'safe' | 'finalized';
+/** A block number or a named tag. */
+export type BlockTag = bigint | BlockTagName;
+/** EIP-1898: a block number, a named tag, or a block by hash. */
+export type BlockRef = BlockTag | { hash: string; requireCanonical: boolean };
+
+export interface AccessListEntry {
+  address: string;
+  storageKeys: string[];
+}
+
+/** A transaction-like object as eth_call, eth_estimateGas and eth_sendTransaction take it. */
+export interface CallRequest {
+  from?: string;
+  /** Absent (or null on the wire) means contract creation. */
+  to?: string;
+  gas?: bigint;
+  gasPrice?: bigint;
+  maxFeePerGas?: bigint;
+  maxPriorityFeePerGas?: bigint;
+  value?: bigint;
+  /** From `input` or its legacy alias `data`. */
+  data?: Uint8Array;
+  nonce?: bigint;
+  type?: number;
+  accessList?: AccessListEntry[];
+  chainId?: bigint;
+}
+
+/** An eth_getLogs / eth_newFilter filter. Either `blockHash` or a block range. */
+export interface LogFilter {
+  fromBlock?: BlockTag;
+  toBlock?: BlockTag;
+  blockHash?: string;
+  /** Empty means any address. */
+  addresses: string[];
+  /** Per position: null matches anything, otherwise any of the listed topics. */
+  topics: (string[] | null)[];
+}
+
+const ADDRESS_RE = /^0x[0-9a-fA-F]{40}$/;
+const HASH_RE = /^0x[0-9a-fA-F]{64}$/;
+const DATA_RE = /^0x(?:[0-9a-fA-F]{2})*$/;
+// Leading zeros are tolerated because some clients send them; 64 digits = uint256.
+const QUANTITY_RE = /^0x[0-9a-fA-F]{1,64}$/;
+const BLOCK_TAGS: ReadonlySet<string> = new Set<BlockTagName>(['latest', 'earliest', 'pending', 'safe', 'finalized']);
+const MAX_TOPICS = 4;
+
+function fail(name: string, why: string): never {
+  throw new InvalidParamsError(`invalid ${name}: ${why}`);
+}
+
+/** geth-style name of a positional parameter: `argument 0 (address)`. */
+export function argName(index: number, name: string): string {
+  return `argument ${index} (${name})`;
+}
+
+/**
+ * The raw value of positional parameter `index`. A missing (or null) required value
+ * throws `missing value for required argument <index> (<name>)`; an optional one
+ * yields undefined.
+ */
+export function paramAt(params: unknown, index: number, name: string, optional?: false): unknown;
+export function paramAt(params: unknown, index: number, name: string, optional: true): unknown | undefined;
+export function paramAt(params: unknown, index: number, name: string, optional = false): unknown {
+  if (params !== undefined && !Array.isArray(params)) throw new InvalidParamsError('invalid params: array expected');
+  const v = params?.[index];
+  if (v === undefined || v === null) {
+    if (optional) return undefined;
+    throw new InvalidParamsError(`missing value for required ${argName(index, name)}`);
+  }
+  return v;
+}
+
+/** `paramAt` then `parse`, with the error naming `argument <index> (<name>)`. */
+export function param<T>(params: unknown, index: number, name: string, parse: (v: unknown, name: string) => T, optional?: false): T;
+export function param<T>(params: unknown, index: number, name: string, parse: (v: unknown, name: string) => T, optional: true): T | undefined;
+export function param<T>(params: unknown, index: number, name: string, parse: (v: unknown, name: string) => T, optional = false): T | undefined {
+  const v = optional ? paramAt(params, index, name, true) : paramAt(params, index, name);
+  return v === undefined ? undefined : parse(v, argName(index, name));
+}
+
+/** A 20-byte address in any case, returned lowercase. */
+export function parseAddress(v: unknown, name: string): string {
+  if (typeof v !== 'string' || !ADDRESS_RE.test(v)) fail(name, 'hex string of 20 bytes expected');
+  return v.toLowerCase();
+}
+
+/** A 32-byte hash, returned lowercase. */
+export function parseHash(v: unknown, name: string): string {
+  if (typeof v !== 'string' || !HASH_RE.test(v)) fail(name, 'hex string of 32 bytes expected');
+  return v.toLowerCase();
+}
+
+/** 0x-prefixed hex of even length (`0x` is empty data). */
+export function parseData(v: unknown, name: string): Uint8Array {
+  if (typeof v !== 'string' || !DATA_RE.test(v)) fail(name, 'hex string with 0x prefix and even length expected');
+  const out = new Uint8Array((v.length - 2) / 2);
+  // Decoding into a view of our own array avoids a copy and a pooled Buffer.
+  Buffer.from(out.buffer, out.byteOffset, out.length).write(v.slice(2), 'hex');
+  return out;
+}
+
+/** A hex quantity (`0x0`, `0x1a`…), up to 256 bits. */
+export function parseQuantity(v: unknown, name: string): bigint {
+  if (typeof v !== 'string' || !QUANTITY_RE.test(v)) fail(name, 'hex quantity with 0x prefix expected');
+  return BigInt(v);
+}
+
+/** A block number or tag, or an EIP-1898 object `{blockNumber}` / `{blockHash, requireCanonical?}`. */
+export function parseBlockTag(v: unknown, name: string): BlockRef {
+  if (typeof v === 'string') return parseBlockNumberOrTag(v, name);
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(name, 'block number, tag or EIP-1898 object expected');
+  const o = v as Record<string, unknown>;
+  const hasNumber = o.blockNumber !== undefined && o.blockNumber !== null;
+  const hasHash = o.blockHash !== undefined && o.blockHash !== null;
+  if (hasNumber && hasHash) fail(name, 'cannot specify both blockHash and blockNumber, choose one or the other');
+  if (hasNumber) return parseBlockNumberOrTag(o.blockNumber, `${name}.blockNumber`);
+  if (hasHash) {
+    const rc = o.requireCanonical;
+    if (rc !== undefined && rc !== null && typeof rc !== 'boolean') fail(`${name}.requireCanonical`, 'boolean expected');
+    return { hash: parseHash(o.blockHash, `${name}.blockHash`), requireCanonical: rc === true };
+  }
+  return fail(name, 'blockNumber or blockHash expected');
+}
+
+function parseBlockNumberOrTag(v: unknown, name: string): BlockTag {
+  if (typeof v === 'string' && BLOCK_TAGS.has(v)) return v as BlockTagName;
+  if (typeof v !== 'string' || !QUANTITY_RE.test(v)) fail(name, 'block number or tag (latest, earliest, pending, safe, finalized) expected');
+  return BigInt(v);
+}
+
+function asObject(v: unknown, name: string): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(name, 'object expected');
+  return v as Record<string, unknown>;
+}
+
+/** Wallets and libraries send explicit nulls for unset fields; treat them as absent. */
+function opt<T>(o: Record<string, unknown>, key: string, name: string, parse: (v: unknown, name: string) => T): T | undefined {
+  const v = o[key];
+  return v === undefined || v === null ? undefined : parse(v, `${name}.${key}`);
+}
+
+/**
+ * The transaction object of eth_call, eth_estimateGas and eth_sendTransaction.
+ * `input` and its legacy alias `data` may both be given only if equal (as in geth).
+ * Unknown fields are ignored.
+ */
+export function parseCallRequest(v: unknown, name: string): CallRequest {
+  const o = asObject(v, name);
+  const out: CallRequest = {};
+  const from = opt(o, 'from', name, parseAddress);
+  if (from !== undefined) out.from = from;
+  const to = opt(o, 'to', name, parseAddress);
+  if (to !== undefined) out.to = to;
+  for (const key of ['gas', 'gasPrice', 'maxFeePerGas', 'maxPriorityFeePerGas', 'value', 'nonce', 'chainId'] as const) {
+    const q = opt(o, key, name, parseQuantity);
+    if (q !== undefined) out[key] = q;
+  }
+  const input = opt(o, 'input', name, parseData);
+  const data = opt(o, 'data', name, parseData);
+  if (input !== undefined && data !== undefined && Buffer.compare(input, data) !== 0) {
+    fail(name, 'both "data" and "input" are set and not equal. Please use "input" to pass transaction call data');
+  }
+  const callData = input ?? data;
+  if (callData !== undefined) out.data = callData;
+  const type = opt(o, 'type', name, parseQuantity);
+  if (type !== undefined) {
+    if (type > 0x7fn) fail(`${name}.type`, 'transaction type out of range');
+    out.type = Number(type);
+  }
+  const accessList = opt(o, 'accessList', name, parseAccessList);
+  if (accessList !== undefined) out.accessList = accessList;
+  return out;
+}
+
+function parseAccessList(v: unknown, name: string): AccessListEntry[] {
+  if (!Array.isArray(v)) fail(name, 'array expected');
+  return v.map((item, i) => {
+    const o = asObject(item, `${name}[${i}]`);
+    const keys = o.storageKeys ?? [];
+    if (!Array.isArray(keys)) fail(`${name}[${i}].storageKeys`, 'array expected');
+    return {
+      address: parseAddress(o.address, `${name}[${i}].address`),
+      storageKeys: keys.map((k, j) => parseHash(k, `${name}[${i}].storageKeys[${j}]`)),
+    };
+  });
+}
+
+/**
+ * An eth_getLogs / eth_newFilter filter object. `blockHash` excludes `fromBlock` and
+ * `toBlock`; `topics` has at most 4 positions, each null, a hash, or an array of hashes
+ * (an empty array, or a null inside one, matches anything, as in geth).
+ */
+export function parseLogFilter(v: unknown, name: string): LogFilter {
+  const o = asObject(v, name);
+  const out: LogFilter = { addresses: [], topics: [] };
+  const blockHash = opt(o, 'blockHash', name, parseHash);
+  const fromBlock = opt(o, 'fromBlock', name, parseBlockNumberOrTag);
+  const toBlock = opt(o, 'toBlock', name, parseBlockNumberOrTag);
+  if (blockHash !== undefined) {
+    if (fromBlock !== undefined || toBlock !== undefined) {
+      fail(name, 'cannot specify both blockHash and fromBlock/toBlock, choose one or the other');
+    }
+    out.blockHash = blockHash;
+  }
+  if (fromBlock !== undefined) out.fromBlock = fromBlock;
+  if (toBlock !== undefined) out.toBlock = toBlock;
+
+  const address = o.address;
+  if (Array.isArray(address)) out.addresses = address.map((a, i) => parseAddress(a, `${name}.address[${i}]`));
+  else if (address !== undefined && address !== null) out.addresses = [parseAddress(address, `${name}.address`)];
+
+  const topics = o.topics;
+  if (topics !== undefined && topics !== null) {
+    if (!Array.isArray(topics)) fail(`${name}.topics`, 'array expected');
+    if (topics.length > MAX_TOPICS) fail(`${name}.topics`, `at most ${MAX_TOPICS} topics allowed`);
+    out.topics = topics.map((t, i) => parseTopic(t, `${name}.topics[${i}]`));
+  }
+  return out;
+}
+
+function parseTopic(t: unknown, name: string): string[] | null {
+  if (t === null) return null;
+  if (!Array.isArray(t)) return [parseHash(t, name)];
+  if (t.length === 0 || t.includes(null)) return null;
+  return t.map((h, j) => parseHash(h, `${name}[${j}]`));
+}
+
+/** A non-negative integer as a JSON-RPC quantity: `0x0`, `0x1a` (no leading zeros). */
+export function toQuantity(n: bigint | number): string {
+  if (typeof n === 'number' && !Number.isSafeInteger(n)) throw new RangeError(`toQuantity: not a safe integer: ${n}`);
+  if (n < 0) throw new RangeError(`toQuantity: negative value ${n}`);
+  return '0x' + n.toString(16);
+}
+
+/** Bytes as JSON-RPC data: `0x` followed by two lowercase hex digits per byte. */
+export function toData(bytes: Uint8Array): string {
+  return '0x' + Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+}

@@ -1,0 +1,46 @@
+/**
+ * Shared types of the JSON-RPC layer: the method table that `node/rpc/methods/`
+ * fills in, and what the server hands to each handler.
+ */
+
+/**
+ * How a method is exposed: `supported` runs its handler; `gated` also runs its
+ * handler, which enforces the node's policy itself; `unsupported` is answered with
+ * -32004 without calling anything.
+ */
+export type MethodStatus = 'supported' | 'gated' | 'unsupported';
+
+/** A WebSocket client, for handlers that push notifications (eth_subscribe). */
+export interface Connection {
+  /** Unique per server, increasing. */
+  id: number;
+  /** Serialises `message` and sends it as one text frame; dropped if the socket is closed. */
+  send(message: unknown): void;
+  /** Runs `fn` once when the socket closes (at once if it already has). */
+  onClose(fn: () => void): void;
+}
+
+/**
+ * What a handler receives besides its params. For HTTP the server passes one shared
+ * context object without `connection`; for WebSocket one context per connection.
+ */
+export interface RpcContext<Services = unknown> {
+  services: Services;
+  connection?: Connection;
+}
+
+export type MethodHandler<S = any> = (params: unknown[], ctx: RpcContext<S>) => Promise<unknown> | unknown;
+
+export interface MethodEntry<S = any> {
+  status: MethodStatus;
+  handler?: MethodHandler<S>;
+  description?: string;
+}
+
+/** Method name → entry; the one table of every JSON-RPC method the node knows. */
+export type MethodTable<S = any> = Record<string, MethodEntry<S>>;
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/** The server's logger; the default writes warn and error lines to stderr. */
+export type Logger = (level: LogLevel, msg: string, extra?: Record<string, unknown>) => void;

@@ -1,0 +1,158 @@
+/**
+ * Every message that crosses the host <-> enclave boundary, declared once.
+ *
+ * Payloads are plain objects, strings, bigints and Uint8Arrays (structured clone), never
+ * class instances. Each read carries the caller's credential so that the enclave, not
+ * the host, decides what a caller may see. The host forwards credentials as opaque
+ * bytes and never logs them.
+ */
+
+/** An opaque caller credential (a session token or signed query); empty for anonymous. */
+export type Credential = Uint8Array;
+
+/** A block reference as JSON-RPC gives it. */
+export type BlockRef = bigint | 'latest' | 'earliest' | 'pending' | 'safe' | 'finalized' | { hash: string };
+
+/** A transaction-like object for eth_call, eth_estimateGas and eth_sendTransaction. */
+export interface CallRequest {
+  from?: string;
+  to?: string;
+  gas?: bigint;
+  gasPrice?: bigint;
+  maxFeePerGas?: bigint;
+  maxPriorityFeePerGas?: bigint;
+  value?: bigint;
+  data?: Uint8Array;
+  nonce?: bigint;
+  type?: bigint;
+  accessList?: { address: string; storageKeys: string[] }[];
+  chainId?: bigint;
+}
+
+export interface LogFilter {
+  fromBlock?: BlockRef;
+  toBlock?: BlockRef;
+  blockHash?: string;
+  address?: string[];
+  /** Per position: null (any) or a list of alternatives. */
+  topics?: (string[] | null)[];
+}
+
+/** Settings the host passes at start; none of them is secret. */
+export interface EnclaveConfig {
+  dataDir: string;
+  chainId: bigint;
+  reset: boolean;
+  /** File holding the simulated platform secret; undefined: the default location. */
+  platformSecretFile?: string;
+  /** Dev network: accounts derived from this public mnemonic are funded and can sign. */
+  devMnemonic: string;
+  devAccounts: number;
+  devBalance: bigint;
+  blockGasLimit: bigint;
+}
+
+/** One entry of the ordering log. Transactions travel sealed; cuts carry the log's clock. */
+export type OrderedEntry = { kind: 'tx'; envelope: Uint8Array } | { kind: 'cut'; timestamp: number };
+
+/** A read, answered in JSON-RPC shape (hex strings) where the answer is an object. */
+export type Query =
+  | { kind: 'blockNumber' }
+  | { kind: 'balance'; address: string; block: BlockRef }
+  | { kind: 'code'; address: string; block: BlockRef }
+  | { kind: 'storage'; address: string; slot: bigint; block: BlockRef }
+  | { kind: 'nonce'; address: string; block: BlockRef }
+  | { kind: 'call'; request: CallRequest; block: BlockRef }
+  | { kind: 'estimateGas'; request: CallRequest; block: BlockRef }
+  | { kind: 'block'; block: BlockRef; fullTransactions: boolean }
+  | { kind: 'blockTxCount'; block: BlockRef }
+  | { kind: 'transaction'; hash: string }
+  | { kind: 'transactionByBlockAndIndex'; block: BlockRef; index: number }
+  | { kind: 'receipt'; hash: string }
+  | { kind: 'blockReceipts'; block: BlockRef }
+  | { kind: 'logs'; filter: LogFilter }
+  | { kind: 'feeHistory'; count: number; newest: BlockRef; percentiles: number[] }
+  | { kind: 'gasPrice' }
+  | { kind: 'maxPriorityFee' }
+  | { kind: 'accounts' };
+
+/** A signature made with a dev account's key. */
+export type SignRequest =
+  | { kind: 'message'; address: string; message: Uint8Array }
+  | { kind: 'typedData'; address: string; typedData: unknown };
+
+/** Host -> enclave requests; each is answered by exactly one `reply` with the same id. */
+export type HostToEnclave =
+  /** Open (or create) the data directory, recover state, report the chain. */
+  | { type: 'init'; id: number; config: EnclaveConfig }
+  /** Validate a signed transaction and seal it for the ordering log. */
+  | { type: 'submit'; id: number; raw: Uint8Array }
+  /** Fill, sign with a dev key, validate and seal a transaction. */
+  | { type: 'sendTransaction'; id: number; caller: Credential; request: CallRequest }
+  /** Execute entries from the ordering log, in log order; a cut ends a block. */
+  | { type: 'order'; id: number; entries: OrderedEntry[] }
+  /** Answer a read on behalf of a caller. */
+  | { type: 'read'; id: number; caller: Credential; query: Query }
+  /** Sign with a dev account's key (eth_sign, personal_sign, eth_signTypedData_v4). */
+  | { type: 'sign'; id: number; caller: Credential; request: SignRequest }
+  /** Write a snapshot and close storage. */
+  | { type: 'shutdown'; id: number };
+
+/** Fixed error kinds; the host maps each to one JSON-RPC code, in one place. */
+export type EnclaveErrorKind =
+  | 'invalidParams'
+  | 'invalidInput'
+  | 'reverted'
+  | 'notFound'
+  | 'unsupported'
+  | 'limitExceeded'
+  | 'notPermitted'
+  | 'internal';
+
+export interface EnclaveError {
+  kind: EnclaveErrorKind;
+  message: string;
+  /** For 'reverted': the revert data, 0x-hex. */
+  data?: string;
+}
+
+/** What a committed block announces to the host (public by rule, plus logs for subscribers). */
+export interface BlockEvent {
+  number: bigint;
+  hash: string;
+  /** The header in JSON-RPC shape, for newHeads subscribers. */
+  header: Record<string, unknown>;
+  /** Logs in JSON-RPC shape; the host filters them per subscription. */
+  logs: Record<string, unknown>[];
+  transactionHashes: string[];
+}
+
+export interface OrderResult {
+  blocks: BlockEvent[];
+  /** Transactions still waiting (block gas full, or a nonce gap not yet filled). */
+  waiting: number;
+}
+
+export interface InitResult {
+  chainId: bigint;
+  head: bigint;
+  accounts: string[];
+  recoveredFrom: { snapshot: number | null; replayedBlocks: number };
+}
+
+/** Enclave -> host messages. */
+export type EnclaveToHost =
+  /** The answer to request `id`. */
+  | { type: 'reply'; id: number; ok: true; value: unknown }
+  | { type: 'reply'; id: number; ok: false; error: EnclaveError };
+
+/** The value each request kind answers with. */
+export interface ReplyValues {
+  init: InitResult;
+  submit: { hash: string; envelope: Uint8Array };
+  sendTransaction: { hash: string; envelope: Uint8Array };
+  order: OrderResult;
+  read: unknown;
+  sign: string;
+  shutdown: null;
+}

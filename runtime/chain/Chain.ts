@@ -1,0 +1,370 @@
+import { createBlock, createBlockFromRLP, genRequestsRoot, genTransactionsTrieRoot, type Block } from '@ethereumjs/block';
+import type { Common } from '@ethereumjs/common';
+import { MerklePatriciaTrie } from '@ethereumjs/mpt';
+import { RLP } from '@ethereumjs/rlp';
+import type { TypedTransaction } from '@ethereumjs/tx';
+import { bytesToHex, createZeroAddress, hexToBytes, KECCAK256_NULL, KECCAK256_RLP } from '@ethereumjs/util';
+import { createVM, encodeReceipt, runTx, type VM } from '@ethereumjs/vm';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { keccak_256 } from '@noble/hashes/sha3.js';
+import type { BlockEvent } from '../boundary/messages.ts';
+import type { Ledger } from '../ledger/Ledger.ts';
+import { History } from '../state/History.ts';
+import { JournaledStateManager } from '../state/JournaledStateManager.ts';
+import { Overlay } from '../state/Overlay.ts';
+import type { StateReader } from '../state/types.ts';
+import { WorldState } from '../state/WorldState.ts';
+import {
+  decodePayload,
+  decodeSnapshot,
+  encodePayload,
+  encodeSnapshot,
+  type LedgerPayload,
+  type StoredReceipt,
+  type WriteSet,
+} from './codec.ts';
+import { formatBlock, formatHeader, formatReceipts } from './format.ts';
+
+/** A transaction taken from the ordering log, with the sender recovered at submission. */
+export interface QueuedTx {
+  tx: TypedTransaction;
+  sender: string;
+  hash: string;
+}
+
+/** A decoded ledger entry, as kept in the read cache. */
+export interface StoredBlock {
+  block: Block;
+  senders: string[];
+  receipts: StoredReceipt[];
+  hash: string;
+  txIndex: Map<string, number>;
+}
+
+export interface ChainOptions {
+  common: Common;
+  ledger: Ledger;
+  blockGasLimit: bigint;
+  /** Genesis allocation, used only when the ledger is empty. */
+  genesis: { alloc: Map<string, bigint>; timestamp: bigint };
+}
+
+/** Blocks whose state stays answerable from memory (older ones: snapshot + replay). */
+const HISTORY_DEPTH = 128;
+/** A snapshot every so many blocks bounds restart replay and archive reconstruction. */
+const SNAPSHOT_INTERVAL = 1000;
+const BLOCK_CACHE = 256;
+const INITIAL_BASE_FEE = 1_000_000_000n;
+const EMPTY_REQUESTS_HASH = genRequestsRoot([], sha256);
+const ZERO_ROOT = new Uint8Array(32);
+
+/**
+ * The chain inside the enclave: committed state, the ledger, and block building.
+ * Blocks are built only from entries of the ordering log, so every enclave that
+ * executes the same log builds the same blocks.
+ */
+export class Chain {
+  readonly common: Common;
+  readonly ledger: Ledger;
+  readonly world = new WorldState();
+  readonly history: History;
+  readonly blockGasLimit: bigint;
+  private vm!: VM;
+  private callVm!: VM;
+  private callState!: JournaledStateManager;
+  private headBlock!: Block;
+  private readonly blocks = new Map<number, StoredBlock>();
+  private readonly archive = new Map<number, StateReader>();
+  /** Executable transactions from the log, in log order, not yet in a block. */
+  readonly queue: QueuedTx[] = [];
+  recoveredFrom: { snapshot: number | null; replayedBlocks: number } = { snapshot: null, replayedBlocks: 0 };
+
+  private constructor(opts: ChainOptions) {
+    this.common = opts.common;
+    this.ledger = opts.ledger;
+    this.blockGasLimit = opts.blockGasLimit;
+    this.history = new History(this.world, HISTORY_DEPTH);
+  }
+
+  /** Opens the chain: genesis on an empty ledger, else the newest snapshot plus the ledger tail. */
+  static async open(opts: ChainOptions): Promise<Chain> {
+    const chain = new Chain(opts);
+    const blockchain = {
+      getBlock: async (n: number) => ({ hash: () => hexToBytes(chain.stored(n).hash as `0x${string}`) }),
+      putBlock: async () => {},
+      shallowCopy: () => blockchain,
+    };
+    const stateManager = new JournaledStateManager(
+      chain.world,
+      (a) => chain.world.storageRootOf(a),
+      () => chain.world.stateRoot(),
+    );
+    chain.vm = await createVM({ common: chain.common, stateManager, blockchain: blockchain as never });
+    chain.callState = new JournaledStateManager(new Overlay(chain.world));
+    chain.callVm = await createVM({ common: chain.common, stateManager: chain.callState, blockchain: blockchain as never });
+    if (opts.ledger.head < 0) await chain.createGenesis(opts.genesis);
+    else await chain.recover();
+    return chain;
+  }
+
+  get head(): Block {
+    return this.headBlock;
+  }
+
+  get headNumber(): number {
+    return Number(this.headBlock.header.number);
+  }
+
+  private async createGenesis(genesis: ChainOptions['genesis']): Promise<void> {
+    for (const [address, balance] of genesis.alloc) {
+      this.world.setAccount(address, { nonce: 0n, balance, codeHash: KECCAK256_NULL });
+    }
+    const stateRoot = await this.world.stateRoot();
+    const block = createBlock(
+      {
+        header: {
+          number: 0n,
+          gasLimit: this.blockGasLimit,
+          timestamp: genesis.timestamp,
+          baseFeePerGas: INITIAL_BASE_FEE,
+          stateRoot,
+          withdrawalsRoot: KECCAK256_RLP,
+          blobGasUsed: 0n,
+          excessBlobGas: 0n,
+          parentBeaconBlockRoot: ZERO_ROOT,
+          requestsHash: EMPTY_REQUESTS_HASH,
+        },
+        withdrawals: [],
+      },
+      { common: this.common },
+    );
+    this.commit(block, [], [], this.world.takeChanges());
+  }
+
+  private async recover(): Promise<void> {
+    this.ledger.verifyAll();
+    const head = this.ledger.head;
+    const snapshot = this.ledger.latestSnapshot();
+    let from = 0;
+    if (snapshot) {
+      const { seq, writeSet } = decodeSnapshot(snapshot.payload);
+      this.world.apply(writeSet);
+      from = seq + 1;
+    }
+    let last: LedgerPayload | undefined;
+    for (let seq = from; seq <= head; seq++) {
+      last = decodePayload(this.ledger.read(seq));
+      this.world.apply(last.writeSet);
+    }
+    this.world.takeChanges();
+    this.headBlock = last ? createBlockFromRLP(last.block, { common: this.common }) : this.stored(head).block;
+    const root = await this.world.stateRoot();
+    if (bytesToHex(root) !== bytesToHex(this.headBlock.header.stateRoot)) {
+      throw new Error(`state recovered from the ledger does not match the state root of block ${head}`);
+    }
+    this.recoveredFrom = { snapshot: snapshot ? snapshot.seq : null, replayedBlocks: head - from + 1 };
+  }
+
+  /**
+   * Builds one block from the queue at a cut. Returns undefined when nothing was
+   * executable and the cut does not ask for empty blocks.
+   */
+  async buildBlock(timestampMs: number, allowEmpty: boolean): Promise<BlockEvent | undefined> {
+    const parent = this.headBlock.header;
+    const timestamp = bigMax(BigInt(Math.floor(timestampMs / 1000)), parent.timestamp + 1n);
+    const headerData = {
+      parentHash: this.headBlock.hash(),
+      number: parent.number + 1n,
+      timestamp,
+      gasLimit: this.blockGasLimit,
+      baseFeePerGas: parent.calcNextBaseFee(),
+      coinbase: createZeroAddress(),
+      // No beacon chain: the randomness field is derived from the parent, deterministically.
+      mixHash: keccak_256(this.headBlock.hash()),
+      withdrawalsRoot: KECCAK256_RLP,
+      blobGasUsed: 0n,
+      excessBlobGas: 0n,
+      parentBeaconBlockRoot: ZERO_ROOT,
+      requestsHash: EMPTY_REQUESTS_HASH,
+    };
+    const context = createBlock({ header: headerData }, { common: this.common });
+    const included: QueuedTx[] = [];
+    const receipts: StoredReceipt[] = [];
+    const encodedReceipts: Uint8Array[] = [];
+    const bloom = new Uint8Array(256);
+    let gasUsed = 0n;
+
+    // Passes over the queue in log order; a transaction whose nonce is ahead of its
+    // sender waits, and becomes executable once the gap is filled in a later pass.
+    let progressed = true;
+    while (progressed) {
+      progressed = false;
+      for (let i = 0; i < this.queue.length; i++) {
+        const item = this.queue[i]!;
+        const nonce = this.world.account(item.sender)?.nonce ?? 0n;
+        if (item.tx.nonce > nonce) continue;
+        if (item.tx.nonce < nonce) {
+          this.queue.splice(i--, 1);
+          continue;
+        }
+        if (item.tx.gasLimit > this.blockGasLimit - gasUsed) continue;
+        this.queue.splice(i--, 1);
+        let result;
+        try {
+          result = await runTx(this.vm, {
+            tx: item.tx,
+            block: context,
+            skipHardForkValidation: true,
+            skipBlockGasLimitValidation: true,
+          });
+        } catch {
+          continue; // no longer valid (e.g. funds spent since submission): dropped, as a pool would
+        }
+        gasUsed += result.totalGasSpent;
+        const receipt = result.receipt;
+        receipt.cumulativeBlockGasUsed = gasUsed;
+        included.push(item);
+        receipts.push({
+          status: result.execResult.exceptionError ? 0 : 1,
+          cumulativeGasUsed: gasUsed,
+          gasUsed: result.totalGasSpent,
+          logs: (result.execResult.logs ?? []) as StoredReceipt['logs'],
+          contractAddress: result.createdAddress?.toString(),
+        });
+        encodedReceipts.push(encodeReceipt(receipt, item.tx.type));
+        const bits = result.bloom.bitvector;
+        for (let b = 0; b < 256; b++) bloom[b]! |= bits[b]!;
+        progressed = true;
+      }
+    }
+    if (included.length === 0 && !allowEmpty) return undefined;
+
+    const transactions = included.map((q) => q.tx);
+    const receiptTrie = new MerklePatriciaTrie({ common: this.common });
+    for (let i = 0; i < encodedReceipts.length; i++) await receiptTrie.put(RLP.encode(i), encodedReceipts[i]!);
+    const block = createBlock(
+      {
+        header: {
+          ...headerData,
+          stateRoot: await this.world.stateRoot(),
+          transactionsTrie: await genTransactionsTrieRoot(transactions, new MerklePatriciaTrie({ common: this.common })),
+          receiptTrie: receiptTrie.root(),
+          logsBloom: bloom,
+          gasUsed,
+        },
+        transactions,
+        withdrawals: [],
+      },
+      { common: this.common },
+    );
+    const stored = this.commit(
+      block,
+      included.map((q) => q.sender),
+      receipts,
+      this.world.takeChanges(),
+    );
+    const json = formatReceipts(block, stored.senders, receipts);
+    return {
+      number: block.header.number,
+      hash: stored.hash,
+      header: formatHeader(block.header, block.serialize().length),
+      logs: json.flatMap((r) => r.logs as Record<string, unknown>[]),
+      transactionHashes: included.map((q) => q.hash),
+    };
+  }
+
+  /** Appends the block to the ledger (durable before anyone sees it) and makes it the head. */
+  private commit(
+    block: Block,
+    senders: string[],
+    receipts: StoredReceipt[],
+    changes: ReturnType<WorldState['takeChanges']>,
+  ): StoredBlock {
+    const seq = Number(block.header.number);
+    const writeSet: WriteSet = changes;
+    const logKeys = new Map<string, Uint8Array>();
+    for (const r of receipts) {
+      for (const [address, topics] of r.logs) {
+        logKeys.set(bytesToHex(address), address);
+        for (const t of topics) logKeys.set(bytesToHex(t), t);
+      }
+    }
+    this.ledger.append({
+      seq,
+      payload: encodePayload({ block: block.serialize(), senders, receipts, writeSet }),
+      txHashes: block.transactions.map((tx) => tx.hash()),
+      blockHash: block.hash(),
+      logKeys: [...logKeys.values()],
+    });
+    this.history.record(seq, changes);
+    this.headBlock = block;
+    if (seq > 0 && seq % SNAPSHOT_INTERVAL === 0) this.snapshot();
+    return this.cache(seq, block, senders, receipts);
+  }
+
+  /** Writes an encrypted snapshot of the head state. */
+  snapshot(): void {
+    const seq = this.headNumber;
+    this.ledger.writeSnapshot(seq, encodeSnapshot(seq, this.world.entries(), this.world.allCodes()));
+  }
+
+  private cache(seq: number, block: Block, senders: string[], receipts: StoredReceipt[]): StoredBlock {
+    const txIndex = new Map<string, number>();
+    block.transactions.forEach((tx, i) => txIndex.set(bytesToHex(tx.hash()), i));
+    const stored = { block, senders, receipts, hash: bytesToHex(block.hash()), txIndex };
+    this.blocks.set(seq, stored);
+    if (this.blocks.size > BLOCK_CACHE) this.blocks.delete(this.blocks.keys().next().value!);
+    return stored;
+  }
+
+  /** A committed block by number, from the cache or the ledger. */
+  stored(seq: number): StoredBlock {
+    const cached = this.blocks.get(seq);
+    if (cached) return cached;
+    const payload = decodePayload(this.ledger.read(seq));
+    return this.cache(seq, createBlockFromRLP(payload.block, { common: this.common }), payload.senders, payload.receipts);
+  }
+
+  /** The state at the end of block `seq`: in memory for recent blocks, else rebuilt. */
+  stateAt(seq: number): StateReader {
+    if (this.history.covers(seq)) return this.history.at(seq);
+    const cached = this.archive.get(seq);
+    if (cached) return cached;
+    const state = new WorldState();
+    const snapshot = this.ledger.snapshotAtOrBelow(seq);
+    let from = 0;
+    if (snapshot) {
+      const decoded = decodeSnapshot(snapshot.payload);
+      state.apply(decoded.writeSet);
+      from = decoded.seq + 1;
+    }
+    for (let s = from; s <= seq; s++) state.apply(decodePayload(this.ledger.read(s)).writeSet);
+    state.takeChanges();
+    this.archive.set(seq, state);
+    if (this.archive.size > 4) this.archive.delete(this.archive.keys().next().value!);
+    return state;
+  }
+
+  /** Runs a transaction against a view of state, discarding every write. */
+  async simulate(tx: TypedTransaction, state: StateReader, block: Block) {
+    this.callState.store = new Overlay(state);
+    return runTx(this.callVm, {
+      tx,
+      block,
+      skipNonce: true,
+      skipBalance: true,
+      skipBlockGasLimitValidation: true,
+      skipHardForkValidation: true,
+    });
+  }
+
+  /** JSON of a block by number. */
+  blockJson(seq: number, full: boolean): Record<string, unknown> {
+    const s = this.stored(seq);
+    return formatBlock(s.block, s.senders, full);
+  }
+}
+
+function bigMax(a: bigint, b: bigint): bigint {
+  return a > b ? a : b;
+}

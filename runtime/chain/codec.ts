@@ -1,0 +1,139 @@
+import { RLP } from '@ethereumjs/rlp';
+import { bigIntToUnpaddedBytes, bytesToBigInt, bytesToHex, hexToBytes } from '@ethereumjs/util';
+import type { AccountRecord } from '../state/types.ts';
+import type { BlockChanges } from '../state/WorldState.ts';
+
+/** A log as stored: emitting address, topics, data. */
+export type StoredLog = [address: Uint8Array, topics: Uint8Array[], data: Uint8Array];
+
+/** Per-transaction execution results kept in the ledger entry beside the block. */
+export interface StoredReceipt {
+  status: 0 | 1;
+  cumulativeGasUsed: bigint;
+  gasUsed: bigint;
+  logs: StoredLog[];
+  contractAddress?: string;
+}
+
+export type WriteSet = Pick<BlockChanges, 'accounts' | 'storage' | 'codes'>;
+
+/** The plaintext of one ledger entry: the block, its senders, receipts and write set. */
+export interface LedgerPayload {
+  block: Uint8Array;
+  senders: string[];
+  receipts: StoredReceipt[];
+  writeSet: WriteSet;
+}
+
+const hex = (b: Uint8Array) => bytesToHex(b);
+const big = (b: Uint8Array) => bytesToBigInt(b);
+const num = (n: bigint) => bigIntToUnpaddedBytes(n);
+
+/** Encodes a ledger entry payload as RLP (binary: no hex blow-up on disk or across the boundary). */
+export function encodePayload(p: LedgerPayload): Uint8Array {
+  return RLP.encode([
+    p.block,
+    p.senders.map((s) => hexToBytes(s as `0x${string}`)),
+    p.receipts.map((r) => [
+      num(BigInt(r.status)),
+      num(r.cumulativeGasUsed),
+      num(r.gasUsed),
+      r.logs,
+      r.contractAddress ? hexToBytes(r.contractAddress as `0x${string}`) : new Uint8Array(0),
+    ]),
+    encodeWriteSet(p.writeSet),
+  ]);
+}
+
+export function decodePayload(bytes: Uint8Array): LedgerPayload {
+  const [block, senders, receipts, writeSet] = RLP.decode(bytes) as unknown as [
+    Uint8Array,
+    Uint8Array[],
+    [Uint8Array, Uint8Array, Uint8Array, StoredLog[], Uint8Array][],
+    WriteSetRlp,
+  ];
+  return {
+    block,
+    senders: senders.map(hex),
+    receipts: receipts.map(([status, cumulative, gasUsed, logs, created]) => ({
+      status: big(status) === 1n ? 1 : 0,
+      cumulativeGasUsed: big(cumulative),
+      gasUsed: big(gasUsed),
+      logs,
+      contractAddress: created.length ? hex(created) : undefined,
+    })),
+    writeSet: decodeWriteSet(writeSet),
+  };
+}
+
+type WriteSetRlp = [
+  accounts: Uint8Array[][],
+  storage: [Uint8Array, [Uint8Array, Uint8Array][]][],
+  codes: [Uint8Array, Uint8Array][],
+];
+
+function encodeWriteSet(w: WriteSet): WriteSetRlp {
+  const accounts: Uint8Array[][] = [];
+  for (const [address, a] of w.accounts) {
+    const key = hexToBytes(address as `0x${string}`);
+    accounts.push(a ? [key, num(a.nonce), num(a.balance), a.codeHash] : [key]);
+  }
+  const storage: WriteSetRlp[1] = [];
+  for (const [address, slots] of w.storage) {
+    const entries: [Uint8Array, Uint8Array][] = [];
+    for (const [slot, value] of slots) entries.push([hexToBytes(slot as `0x${string}`), value ?? new Uint8Array(0)]);
+    storage.push([hexToBytes(address as `0x${string}`), entries]);
+  }
+  const codes: WriteSetRlp[2] = [];
+  for (const [hash, code] of w.codes) codes.push([hexToBytes(hash as `0x${string}`), code]);
+  return [accounts, storage, codes];
+}
+
+function decodeWriteSet([accounts, storage, codes]: WriteSetRlp): WriteSet {
+  const out: WriteSet = { accounts: new Map(), storage: new Map(), codes: new Map() };
+  for (const [key, nonce, balance, codeHash] of accounts) {
+    const record: AccountRecord | undefined =
+      nonce === undefined ? undefined : { nonce: big(nonce), balance: big(balance!), codeHash: codeHash! };
+    out.accounts.set(hex(key!), record);
+  }
+  for (const [address, entries] of storage) {
+    const slots = new Map<string, Uint8Array | undefined>();
+    for (const [slot, value] of entries) slots.set(hex(slot), value.length ? value : undefined);
+    out.storage.set(hex(address), slots);
+  }
+  for (const [hash, code] of codes) out.codes.set(hex(hash), code);
+  return out;
+}
+
+/** A snapshot: the whole state at block `seq`, flat (tries are rebuilt from it). */
+export function encodeSnapshot(
+  seq: number,
+  entries: Iterable<[string, AccountRecord, Map<string, Uint8Array> | undefined]>,
+  codes: Map<string, Uint8Array>,
+): Uint8Array {
+  const accounts: unknown[] = [];
+  for (const [address, a, slots] of entries) {
+    const s: Uint8Array[][] = [];
+    if (slots) for (const [slot, value] of slots) s.push([hexToBytes(slot as `0x${string}`), value]);
+    accounts.push([hexToBytes(address as `0x${string}`), num(a.nonce), num(a.balance), a.codeHash, s]);
+  }
+  const c: Uint8Array[][] = [];
+  for (const [hash, code] of codes) c.push([hexToBytes(hash as `0x${string}`), code]);
+  return RLP.encode([num(BigInt(seq)), accounts as never, c]);
+}
+
+export function decodeSnapshot(bytes: Uint8Array): { seq: number; writeSet: WriteSet } {
+  const [seq, accounts, codes] = RLP.decode(bytes) as unknown as [
+    Uint8Array,
+    [Uint8Array, Uint8Array, Uint8Array, Uint8Array, [Uint8Array, Uint8Array][]][],
+    [Uint8Array, Uint8Array][],
+  ];
+  const writeSet: WriteSet = { accounts: new Map(), storage: new Map(), codes: new Map() };
+  for (const [address, nonce, balance, codeHash, slots] of accounts) {
+    const a = hex(address);
+    writeSet.accounts.set(a, { nonce: big(nonce), balance: big(balance), codeHash });
+    if (slots.length) writeSet.storage.set(a, new Map(slots.map(([k, v]) => [hex(k), v] as const)));
+  }
+  for (const [hash, code] of codes) writeSet.codes.set(hex(hash), code);
+  return { seq: Number(big(seq)), writeSet };
+}

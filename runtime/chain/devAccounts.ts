@@ -1,0 +1,68 @@
+import { HDNodeWallet, Mnemonic, Transaction, TypedDataEncoder, type TypedDataField } from 'ethers';
+import { invalidInput, invalidParams } from '../enclave/EnclaveFailure.ts';
+
+/**
+ * Dev-network accounts derived from a public mnemonic (the standard test mnemonic by
+ * default, as Anvil and Hardhat use). Their keys never leave the enclave; the host can
+ * only ask for signatures.
+ */
+export class DevAccounts {
+  private readonly wallets = new Map<string, HDNodeWallet>();
+  readonly addresses: string[] = [];
+
+  constructor(phrase: string, count: number) {
+    const mnemonic = Mnemonic.fromPhrase(phrase);
+    for (let i = 0; i < count; i++) {
+      const wallet = HDNodeWallet.fromMnemonic(mnemonic, `m/44'/60'/0'/0/${i}`);
+      const address = wallet.address.toLowerCase();
+      this.wallets.set(address, wallet);
+      this.addresses.push(address);
+    }
+  }
+
+  private wallet(address: string): HDNodeWallet {
+    const wallet = this.wallets.get(address.toLowerCase());
+    if (!wallet) throw invalidInput(`unknown account ${address}: this node holds keys only for its dev accounts`);
+    return wallet;
+  }
+
+  /** Signs a transaction given as ethers TransactionLike fields; returns the raw bytes. */
+  signTransaction(address: string, fields: Parameters<typeof Transaction.from>[0]): Uint8Array {
+    const wallet = this.wallet(address);
+    const tx = Transaction.from(fields);
+    tx.signature = wallet.signingKey.sign(tx.unsignedHash);
+    return Uint8Array.from(Buffer.from(tx.serialized.slice(2), 'hex'));
+  }
+
+  /** EIP-191 personal message signature (eth_sign and personal_sign). */
+  signMessage(address: string, message: Uint8Array): string {
+    return this.wallet(address).signMessageSync(message);
+  }
+
+  /** EIP-712 signature (eth_signTypedData_v4). */
+  signTypedData(address: string, typedData: unknown): string {
+    const wallet = this.wallet(address);
+    const data = typeof typedData === 'string' ? parseJson(typedData) : typedData;
+    if (!data || typeof data !== 'object') throw invalidParams('invalid argument 1: typed data object expected');
+    const { domain, types, message } = data as {
+      domain?: Record<string, unknown>;
+      types?: Record<string, TypedDataField[]>;
+      message?: Record<string, unknown>;
+    };
+    if (!domain || !types || !message) throw invalidParams('invalid argument 1: typed data needs domain, types and message');
+    const { EIP712Domain: _domainType, ...rest } = types;
+    try {
+      return wallet.signingKey.sign(TypedDataEncoder.hash(domain, rest, message)).serialized;
+    } catch (err) {
+      throw invalidParams(`invalid argument 1: ${(err as Error).message.split(' (')[0]}`);
+    }
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw invalidParams('invalid argument 1: typed data is not valid JSON');
+  }
+}

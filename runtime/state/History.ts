@@ -1,0 +1,66 @@
+import type { AccountRecord, StateReader } from './types.ts';
+import type { BlockChanges } from './WorldState.ts';
+
+type Prior = Pick<BlockChanges, 'priorAccounts' | 'priorStorage'>;
+
+/**
+ * Recent history as undo sets over the current state: the state at block N is the
+ * current state with, for each key, the value it had before the first later block
+ * that changed it. Bounded to `depth` blocks; older blocks are rebuilt from a
+ * snapshot and the ledger instead.
+ */
+export class History {
+  /** priors[i] holds what block (head - priors.length + 1 + i) overwrote. */
+  private readonly priors: Prior[] = [];
+  private head = -1;
+
+  constructor(
+    private readonly current: StateReader,
+    private readonly depth: number,
+  ) {}
+
+  /** Records the undo set of block `number`, which must follow the last one recorded. */
+  record(number: number, changes: Prior): void {
+    if (number !== this.head + 1) this.priors.length = 0;
+    this.priors.push(changes);
+    if (this.priors.length > this.depth) this.priors.shift();
+    this.head = number;
+  }
+
+  /** Whether the state at `number` can be read from memory. */
+  covers(number: number): boolean {
+    return number <= this.head && number >= this.head - this.priors.length;
+  }
+
+  /** A reader for the state at the end of block `number` (requires covers(number)). */
+  at(number: number): StateReader {
+    if (number === this.head) return this.current;
+    const later = this.priors.slice(number - this.head + this.priors.length);
+    const current = this.current;
+    return {
+      account(address: string): AccountRecord | undefined {
+        for (const p of later) if (p.priorAccounts.has(address)) return p.priorAccounts.get(address);
+        return current.account(address);
+      },
+      storage(address: string, slot: string): Uint8Array | undefined {
+        for (const p of later) {
+          const slots = p.priorStorage.get(address);
+          if (slots?.has(slot)) return slots.get(slot);
+        }
+        return current.storage(address, slot);
+      },
+      code: (hash) => current.code(hash),
+      *slots(address: string): Iterable<[string, Uint8Array]> {
+        const seen = new Set<string>();
+        for (const p of later) {
+          for (const [slot, value] of p.priorStorage.get(address) ?? []) {
+            if (seen.has(slot)) continue;
+            seen.add(slot);
+            if (value) yield [slot, value];
+          }
+        }
+        for (const [slot, value] of current.slots(address)) if (!seen.has(slot)) yield [slot, value];
+      },
+    };
+  }
+}

@@ -1,0 +1,87 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  ExecutionRevertedError,
+  InternalError,
+  InvalidInputError,
+  InvalidParamsError,
+  InvalidRequestError,
+  LimitExceededError,
+  MethodNotFoundError,
+  MethodNotSupportedError,
+  ParseError,
+  ResourceNotFoundError,
+  ResourceUnavailableError,
+  RpcError,
+  TransactionRejectedError,
+  toJsonRpcError,
+} from '../../node/rpc/errors.ts';
+import type { Logger } from '../../node/rpc/types.ts';
+
+// The catalogue from JSON-RPC 2.0 and EIP-1474 (code 3 from geth's revert errors).
+const CODES: [new (...args: any[]) => RpcError, number, unknown[]][] = [
+  [ParseError, -32700, []],
+  [InvalidRequestError, -32600, []],
+  [MethodNotFoundError, -32601, ['eth_foo']],
+  [InvalidParamsError, -32602, ['invalid argument 0 (address): bad']],
+  [InternalError, -32603, []],
+  [InvalidInputError, -32000, ['nonce too low']],
+  [ResourceNotFoundError, -32001, []],
+  [ResourceUnavailableError, -32002, []],
+  [TransactionRejectedError, -32003, []],
+  [MethodNotSupportedError, -32004, ['eth_mining']],
+  [LimitExceededError, -32005, []],
+  [ExecutionRevertedError, 3, ['0x']],
+];
+
+test('every error class has its fixed code', () => {
+  for (const [Cls, code, args] of CODES) {
+    const err = new Cls(...args);
+    assert.ok(err instanceof RpcError, Cls.name);
+    assert.ok(err instanceof Error, Cls.name);
+    assert.equal(err.code, code, Cls.name);
+    assert.equal((Cls as unknown as { code: number }).code, code, `${Cls.name}.code`);
+    assert.equal(err.name, Cls.name);
+    assert.equal(toJsonRpcError(err).code, code);
+  }
+});
+
+test('method errors name the method like geth', () => {
+  assert.equal(new MethodNotFoundError('eth_foo').message, 'the method eth_foo does not exist/is not available');
+  assert.equal(new MethodNotSupportedError('eth_mining').message, 'the method eth_mining is not supported');
+});
+
+test('ExecutionRevertedError carries revert bytes and decodes Error(string)', () => {
+  const bare = new ExecutionRevertedError();
+  assert.equal(bare.message, 'execution reverted');
+  assert.deepEqual(toJsonRpcError(bare), { code: 3, message: 'execution reverted', data: '0x' });
+
+  // Error("nope")
+  const payload =
+    '0x08c379a0' +
+    '0000000000000000000000000000000000000000000000000000000000000020' +
+    '0000000000000000000000000000000000000000000000000000000000000004' +
+    '6e6f706500000000000000000000000000000000000000000000000000000000';
+  const decoded = new ExecutionRevertedError(payload);
+  assert.equal(decoded.message, 'execution reverted: nope');
+  assert.equal(decoded.data, payload);
+
+  const custom = new ExecutionRevertedError(Uint8Array.from([0xde, 0xad, 0xbe, 0xef]), 'Unauthorized()');
+  assert.deepEqual(toJsonRpcError(custom), { code: 3, message: 'execution reverted: Unauthorized()', data: '0xdeadbeef' });
+
+  // Truncated Error(string): no reason, still code 3 with the raw data.
+  assert.equal(new ExecutionRevertedError('0x08c379a000').message, 'execution reverted');
+});
+
+test('unknown errors become a bare -32603 and are logged, not leaked', () => {
+  const logged: unknown[] = [];
+  const log: Logger = (level, msg, extra) => logged.push({ level, msg, extra });
+  const out = toJsonRpcError(new TypeError('secret internal detail at /srv/x.ts'), log);
+  assert.deepEqual(out, { code: -32603, message: 'internal error' });
+  assert.equal(logged.length, 1);
+  assert.match(JSON.stringify(logged[0]), /secret internal detail/);
+
+  assert.deepEqual(toJsonRpcError('a string', log), { code: -32603, message: 'internal error' });
+  assert.deepEqual(toJsonRpcError({ code: 1, message: 'lookalike' }, log), { code: -32603, message: 'internal error' });
+  assert.deepEqual(toJsonRpcError(new InvalidInputError('nonce too low')), { code: -32000, message: 'nonce too low' });
+});
