@@ -1,3 +1,5 @@
+import type { EnclaveError } from '../../runtime/boundary/messages.ts';
+import { EnclaveReplyError } from '../../runtime/boundary/startEnclave.ts';
 /**
  * JSON-RPC errors with fixed codes (JSON-RPC 2.0 and EIP-1474), and the single place
  * where any thrown value becomes a JSON-RPC error object.
@@ -149,6 +151,7 @@ export const stderrLogger: Logger = (level, msg, extra) => {
  * -32603 "internal error", so that stacks and internals never reach a client.
  */
 export function toJsonRpcError(err: unknown, log: Logger = stderrLogger): JsonRpcErrorObject {
+  if (err instanceof EnclaveReplyError) err = fromEnclave(err.error);
   if (err instanceof RpcError) {
     return err.data === undefined
       ? { code: err.code, message: err.message }
@@ -158,6 +161,28 @@ export function toJsonRpcError(err: unknown, log: Logger = stderrLogger): JsonRp
     error: err instanceof Error ? (err.stack ?? err.message) : safeInspect(err),
   });
   return { code: InternalError.code, message: 'internal error' };
+}
+
+/** The enclave answers with fixed error kinds; each has one JSON-RPC code. */
+function fromEnclave(e: EnclaveError): RpcError {
+  switch (e.kind) {
+    case 'invalidParams':
+      return new InvalidParamsError(e.message);
+    case 'invalidInput':
+    case 'notPermitted':
+      return new InvalidInputError(e.message);
+    case 'reverted':
+      return new ExecutionRevertedError(e.data ?? '0x');
+    case 'notFound':
+      return new ResourceNotFoundError(e.message);
+    case 'unsupported':
+      return new RpcError(MethodNotSupportedError.code, e.message);
+    case 'limitExceeded':
+      return new LimitExceededError(e.message);
+    case 'internal':
+      // Enclave internal messages are written to be safe to show (they name, never reveal).
+      return new InternalError(e.message);
+  }
 }
 
 function bytesToHex(bytes: Uint8Array): string {

@@ -13,45 +13,9 @@
  */
 import { InvalidParamsError } from './errors.ts';
 
-export type BlockTagName = 'latest' | 'earliest' | 'pending' | 'safe' | 'finalized';
-/** A block number or a named tag. */
-export type BlockTag = bigint | BlockTagName;
-/** EIP-1898: a block number, a named tag, or a block by hash. */
-export type BlockRef = BlockTag | { hash: string; requireCanonical: boolean };
+import type { AccessListEntry, BlockRef, BlockTag, BlockTagName, CallRequest, LogFilter } from '../../runtime/boundary/messages.ts';
 
-export interface AccessListEntry {
-  address: string;
-  storageKeys: string[];
-}
-
-/** A transaction-like object as eth_call, eth_estimateGas and eth_sendTransaction take it. */
-export interface CallRequest {
-  from?: string;
-  /** Absent (or null on the wire) means contract creation. */
-  to?: string;
-  gas?: bigint;
-  gasPrice?: bigint;
-  maxFeePerGas?: bigint;
-  maxPriorityFeePerGas?: bigint;
-  value?: bigint;
-  /** From `input` or its legacy alias `data`. */
-  data?: Uint8Array;
-  nonce?: bigint;
-  type?: number;
-  accessList?: AccessListEntry[];
-  chainId?: bigint;
-}
-
-/** An eth_getLogs / eth_newFilter filter. Either `blockHash` or a block range. */
-export interface LogFilter {
-  fromBlock?: BlockTag;
-  toBlock?: BlockTag;
-  blockHash?: string;
-  /** Empty means any address. */
-  addresses: string[];
-  /** Per position: null matches anything, otherwise any of the listed topics. */
-  topics: (string[] | null)[];
-}
+export type { AccessListEntry, BlockRef, BlockTag, BlockTagName, CallRequest, LogFilter };
 
 const ADDRESS_RE = /^0x[0-9a-fA-F]{40}$/;
 const HASH_RE = /^0x[0-9a-fA-F]{64}$/;
@@ -252,4 +216,16 @@ export function toQuantity(n: bigint | number): string {
 /** Bytes as JSON-RPC data: `0x` followed by two lowercase hex digits per byte. */
 export function toData(bytes: Uint8Array): string {
   return '0x' + Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+}
+
+/** A JSON boolean. */
+export function parseBool(v: unknown, name: string): boolean {
+  if (typeof v !== 'boolean') fail(name, 'boolean expected');
+  return v;
+}
+
+/** An identifier given as hex (filter and subscription ids), lowercased. */
+export function parseQuantityString(v: unknown, name: string): string {
+  if (typeof v !== 'string' || !/^0x[0-9a-fA-F]{1,64}$/.test(v)) fail(name, 'hex identifier expected');
+  return v.toLowerCase();
 }

@@ -11,7 +11,16 @@
 export type Credential = Uint8Array;
 
 /** A block reference as JSON-RPC gives it. */
-export type BlockRef = bigint | 'latest' | 'earliest' | 'pending' | 'safe' | 'finalized' | { hash: string };
+export type BlockTagName = 'latest' | 'earliest' | 'pending' | 'safe' | 'finalized';
+/** A block number or a named tag. */
+export type BlockTag = bigint | BlockTagName;
+/** EIP-1898: a block number, a named tag, or a block by hash. */
+export type BlockRef = BlockTag | { hash: string; requireCanonical?: boolean };
+
+export interface AccessListEntry {
+  address: string;
+  storageKeys: string[];
+}
 
 /** A transaction-like object for eth_call, eth_estimateGas and eth_sendTransaction. */
 export interface CallRequest {
@@ -24,18 +33,20 @@ export interface CallRequest {
   value?: bigint;
   data?: Uint8Array;
   nonce?: bigint;
-  type?: bigint;
-  accessList?: { address: string; storageKeys: string[] }[];
+  type?: number;
+  accessList?: AccessListEntry[];
   chainId?: bigint;
 }
 
+/** An eth_getLogs / eth_newFilter filter: either `blockHash` or a block range. */
 export interface LogFilter {
-  fromBlock?: BlockRef;
-  toBlock?: BlockRef;
+  fromBlock?: BlockTag;
+  toBlock?: BlockTag;
   blockHash?: string;
-  address?: string[];
-  /** Per position: null (any) or a list of alternatives. */
-  topics?: (string[] | null)[];
+  /** Empty means any address. */
+  addresses: string[];
+  /** Per position: null matches anything, otherwise any of the listed topics. */
+  topics: (string[] | null)[];
 }
 
 /** Settings the host passes at start; none of them is secret. */
@@ -53,7 +64,10 @@ export interface EnclaveConfig {
 }
 
 /** One entry of the ordering log. Transactions travel sealed; cuts carry the log's clock. */
-export type OrderedEntry = { kind: 'tx'; envelope: Uint8Array } | { kind: 'cut'; timestamp: number };
+export type OrderedEntry =
+  | { kind: 'tx'; envelope: Uint8Array }
+  /** Ends a block. `timestamp` is the log's clock (ms); `allowEmpty` asks for a block even with no transactions. */
+  | { kind: 'cut'; timestamp: number; allowEmpty: boolean };
 
 /** A read, answered in JSON-RPC shape (hex strings) where the answer is an object. */
 export type Query =

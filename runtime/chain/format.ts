@@ -65,6 +65,7 @@ export function formatTransaction(
     nonce: bigIntToHex(tx.nonce),
     blockHash: where ? bytesToHex(where.block.hash()) : null,
     blockNumber: where ? bigIntToHex(where.block.header.number) : null,
+    blockTimestamp: where ? bigIntToHex(where.block.header.timestamp) : null,
     transactionIndex: where ? intToHex(where.index) : null,
     from,
     to: tx.to ? tx.to.toString() : null,

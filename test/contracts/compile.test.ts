@@ -65,10 +65,7 @@ describe("contract artifacts", () => {
 
   test("ConclaveToken is an ERC20 with a (name, symbol, initialSupply) constructor", () => {
     const { abi } = loadArtifact("ConclaveToken");
-    assert.deepEqual(
-      find(abi, "constructor" as AbiItem["type"], "" as string) && abi.find((x) => x.type === "constructor")!.inputs!.map((i) => i.type),
-      ["string", "string", "uint256"],
-    );
+    assert.deepEqual(abi.find((x) => x.type === "constructor")!.inputs!.map((i) => i.type), ["string", "string", "uint256"]);
     for (const fn of ["transfer", "transferFrom", "approve", "balanceOf", "allowance", "totalSupply", "decimals", "name", "symbol"]) {
       find(abi, "function", fn);
     }

@@ -1,0 +1,100 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError, Option } from 'commander';
+import path from 'node:path';
+import { DEFAULT_CHAIN_ID, DEV_MNEMONIC, startNode, VERSION } from './startNode.ts';
+import type { Logger } from './rpc/types.ts';
+
+const log: Logger = (level, msg) => {
+  if (level === 'debug') return;
+  process.stderr.write(`${new Date().toISOString()} ${level} ${msg}\n`);
+};
+
+function integer(min: number) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`an integer >= ${min} expected`);
+    return n;
+  };
+}
+
+const program = new Command()
+  .name('conclave')
+  .description('Conclave: a confidential consortium EVM node. The EVM runs in an enclave; state and ledger are encrypted at rest.')
+  .version(VERSION);
+
+program
+  .command('start')
+  .description('start a node (a dev network with funded accounts from the standard test mnemonic)')
+  .addOption(new Option('--host <host>', 'interface to listen on').default('127.0.0.1').env('CONCLAVE_HOST'))
+  .addOption(new Option('-p, --port <port>', 'JSON-RPC port, HTTP and WebSocket').default(8545).argParser(integer(0)).env('CONCLAVE_PORT'))
+  .addOption(new Option('--data <dir>', 'data directory').default('./data').env('CONCLAVE_DATA'))
+  .addOption(new Option('--chain-id <id>', 'chain id (EIP-155)').default(Number(DEFAULT_CHAIN_ID)).argParser(integer(1)).env('CONCLAVE_CHAIN_ID'))
+  .addOption(
+    new Option('--block-time <ms>', '0: a block as soon as transactions wait; N: a block every N ms')
+      .default(0)
+      .argParser(integer(0))
+      .env('CONCLAVE_BLOCK_TIME'),
+  )
+  .addOption(new Option('--reset', 'delete the data directory first').default(false).env('CONCLAVE_RESET'))
+  .addOption(
+    new Option('--platform-secret-file <file>', 'simulated platform secret (default ~/.conclave/platform-secret)').env(
+      'CONCLAVE_PLATFORM_SECRET_FILE',
+    ),
+  )
+  .action(async (o: { host: string; port: number; data: string; chainId: number; blockTime: number; reset: boolean | string; platformSecretFile?: string }) => {
+    const reset = o.reset === true || o.reset === 'true' || o.reset === '1';
+    let node;
+    try {
+      node = await startNode({
+        host: o.host,
+        port: o.port,
+        dataDir: path.resolve(o.data),
+        chainId: BigInt(o.chainId),
+        blockTime: o.blockTime,
+        reset,
+        platformSecretFile: o.platformSecretFile,
+        log,
+      });
+    } catch (err) {
+      process.stderr.write(`conclave: ${(err as Error).message}\n`);
+      process.exit(1);
+    }
+    const lines = [
+      '',
+      `Conclave v${VERSION}`,
+      '',
+      'Available Accounts',
+      '==================',
+      ...node.accounts.map((a, i) => `(${i}) ${a} (10000 ETH)`),
+      '',
+      'HD Wallet',
+      '==================',
+      `Mnemonic:        ${DEV_MNEMONIC}`,
+      "Derivation path: m/44'/60'/0'/0/",
+      '',
+      'WARNING: these accounts and their keys are PUBLIC (the standard test mnemonic). Any funds sent to them',
+      'on a network other than this dev network WILL BE LOST. Never use them outside development.',
+      '',
+      `Chain ID:   ${node.chainId}`,
+      `Data:       ${path.resolve(o.data)} (encrypted at rest)`,
+      `Block time: ${o.blockTime === 0 ? 'a block as soon as transactions wait' : `${o.blockTime} ms`}`,
+      node.recoveredFrom.replayedBlocks > 0 || node.recoveredFrom.snapshot !== null
+        ? `Recovered:  head block ${node.head} (snapshot ${node.recoveredFrom.snapshot ?? 'none'}, ${node.recoveredFrom.replayedBlocks} blocks replayed)`
+        : `Genesis:    new chain`,
+      '',
+      `Listening on ${node.url} (HTTP) and ${node.wsUrl} (WebSocket)`,
+      '',
+    ];
+    process.stdout.write(lines.join('\n') + '\n');
+    const stop = (signal: string) => {
+      log('info', `${signal}: shutting down`);
+      node.close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+
+program.parseAsync(process.argv);

@@ -1,0 +1,16 @@
+import { param, parseBlockTag, parseCallRequest, toQuantity } from '../params.ts';
+import { type Services, read } from '../services.ts';
+import type { MethodEntry } from '../types.ts';
+
+/**
+ * eth_estimateGas: The gas a transaction needs, found by executing it (binary search as geth does). A revert answers code 3 with the revert data.
+ * @see https://ethereum.github.io/execution-apis/api-documentation/
+ */
+export const eth_estimateGas: MethodEntry<Services> = {
+  status: 'supported',
+  async handler(params, ctx) {
+    const request = param(params, 0, 'transaction', parseCallRequest);
+    const block = param(params, 1, 'block', parseBlockTag, true) ?? 'latest';
+    return toQuantity(await read<bigint>(ctx, { kind: 'estimateGas', request, block }));
+  },
+};

@@ -1,0 +1,16 @@
+import { param, parseBlockTag, parseQuantity } from '../params.ts';
+import { type Services, read } from '../services.ts';
+import type { MethodEntry } from '../types.ts';
+
+/**
+ * eth_getTransactionByBlockNumberAndIndex: A transaction by its position in a block.
+ * @see https://ethereum.github.io/execution-apis/api-documentation/
+ */
+export const eth_getTransactionByBlockNumberAndIndex: MethodEntry<Services> = {
+  status: 'supported',
+  handler(params, ctx) {
+    const block = param(params, 0, 'block', parseBlockTag);
+    const index = param(params, 1, 'index', parseQuantity);
+    return read(ctx, { kind: 'transactionByBlockAndIndex', block, index: Number(index) });
+  },
+};

@@ -1,0 +1,13 @@
+import { type Services } from '../services.ts';
+import type { MethodEntry } from '../types.ts';
+
+/**
+ * eth_mining: Whether blocks are being produced: yes, as transactions arrive or on the block timer.
+ * @see https://ethereum.github.io/execution-apis/api-documentation/
+ */
+export const eth_mining: MethodEntry<Services> = {
+  status: 'supported',
+  handler(_params, _ctx) {
+    return true;
+  },
+};

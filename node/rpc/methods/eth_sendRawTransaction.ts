@@ -1,0 +1,18 @@
+import { param, parseData } from '../params.ts';
+import { type Services, submitRaw } from '../services.ts';
+import type { MethodEntry } from '../types.ts';
+
+/**
+ * eth_sendRawTransaction: Validates a signed transaction (type 0, 1 or 2) and puts it on the ordering log; returns its hash. The receipt appears once its block is durable.
+ * @see https://ethereum.github.io/execution-apis/api-documentation/
+ */
+export const eth_sendRawTransaction: MethodEntry<Services> = {
+  status: 'supported',
+  async handler(params, ctx) {
+    const raw = param(params, 0, 'transaction', parseData);
+    const hash = await submitRaw(ctx, raw);
+    ctx.services.subscriptions.pending(hash);
+    ctx.services.filters.pending(hash);
+    return hash;
+  },
+};

@@ -1,0 +1,19 @@
+import { param, parseCallRequest } from '../params.ts';
+import { ANONYMOUS, type Services } from '../services.ts';
+import type { MethodEntry } from '../types.ts';
+
+/**
+ * eth_sendTransaction: Signs with a dev account held by the enclave, then orders the transaction like eth_sendRawTransaction.
+ * @see https://ethereum.github.io/execution-apis/api-documentation/
+ */
+export const eth_sendTransaction: MethodEntry<Services> = {
+  status: 'supported',
+  async handler(params, ctx) {
+    const request = param(params, 0, 'transaction', parseCallRequest);
+    const { hash, envelope } = await ctx.services.enclave.request({ type: 'sendTransaction', caller: ANONYMOUS, request });
+    await ctx.services.order(envelope);
+    ctx.services.subscriptions.pending(hash);
+    ctx.services.filters.pending(hash);
+    return hash;
+  },
+};

@@ -1,0 +1,102 @@
+import type { MethodTable } from '../types.ts';
+import type { Services } from '../services.ts';
+import { eth_accounts } from './eth_accounts.ts';
+import { eth_blockNumber } from './eth_blockNumber.ts';
+import { eth_call } from './eth_call.ts';
+import { eth_chainId } from './eth_chainId.ts';
+import { eth_coinbase } from './eth_coinbase.ts';
+import { eth_estimateGas } from './eth_estimateGas.ts';
+import { eth_feeHistory } from './eth_feeHistory.ts';
+import { eth_gasPrice } from './eth_gasPrice.ts';
+import { eth_getBalance } from './eth_getBalance.ts';
+import { eth_getBlockByHash } from './eth_getBlockByHash.ts';
+import { eth_getBlockByNumber } from './eth_getBlockByNumber.ts';
+import { eth_getBlockReceipts } from './eth_getBlockReceipts.ts';
+import { eth_getBlockTransactionCountByHash } from './eth_getBlockTransactionCountByHash.ts';
+import { eth_getBlockTransactionCountByNumber } from './eth_getBlockTransactionCountByNumber.ts';
+import { eth_getCode } from './eth_getCode.ts';
+import { eth_getFilterChanges } from './eth_getFilterChanges.ts';
+import { eth_getFilterLogs } from './eth_getFilterLogs.ts';
+import { eth_getLogs } from './eth_getLogs.ts';
+import { eth_getStorageAt } from './eth_getStorageAt.ts';
+import { eth_getTransactionByBlockHashAndIndex } from './eth_getTransactionByBlockHashAndIndex.ts';
+import { eth_getTransactionByBlockNumberAndIndex } from './eth_getTransactionByBlockNumberAndIndex.ts';
+import { eth_getTransactionByHash } from './eth_getTransactionByHash.ts';
+import { eth_getTransactionCount } from './eth_getTransactionCount.ts';
+import { eth_getTransactionReceipt } from './eth_getTransactionReceipt.ts';
+import { eth_maxPriorityFeePerGas } from './eth_maxPriorityFeePerGas.ts';
+import { eth_mining } from './eth_mining.ts';
+import { eth_newBlockFilter } from './eth_newBlockFilter.ts';
+import { eth_newFilter } from './eth_newFilter.ts';
+import { eth_newPendingTransactionFilter } from './eth_newPendingTransactionFilter.ts';
+import { eth_sendRawTransaction } from './eth_sendRawTransaction.ts';
+import { eth_sendTransaction } from './eth_sendTransaction.ts';
+import { eth_sign } from './eth_sign.ts';
+import { eth_signTypedData_v4 } from './eth_signTypedData_v4.ts';
+import { eth_subscribe } from './eth_subscribe.ts';
+import { eth_syncing } from './eth_syncing.ts';
+import { eth_uninstallFilter } from './eth_uninstallFilter.ts';
+import { eth_unsubscribe } from './eth_unsubscribe.ts';
+import { net_listening } from './net_listening.ts';
+import { net_peerCount } from './net_peerCount.ts';
+import { net_version } from './net_version.ts';
+import { personal_sign } from './personal_sign.ts';
+import { web3_clientVersion } from './web3_clientVersion.ts';
+import { web3_sha3 } from './web3_sha3.ts';
+
+/**
+ * Every JSON-RPC method the node knows, with its status: supported, gated by policy,
+ * or unsupported (answered -32004 with the reason). One table, one file per method.
+ */
+export const methods: MethodTable<Services> = {
+  eth_accounts,
+  eth_blockNumber,
+  eth_call,
+  eth_chainId,
+  eth_coinbase,
+  eth_estimateGas,
+  eth_feeHistory,
+  eth_gasPrice,
+  eth_getBalance,
+  eth_getBlockByHash,
+  eth_getBlockByNumber,
+  eth_getBlockReceipts,
+  eth_getBlockTransactionCountByHash,
+  eth_getBlockTransactionCountByNumber,
+  eth_getCode,
+  eth_getFilterChanges,
+  eth_getFilterLogs,
+  eth_getLogs,
+  eth_getStorageAt,
+  eth_getTransactionByBlockHashAndIndex,
+  eth_getTransactionByBlockNumberAndIndex,
+  eth_getTransactionByHash,
+  eth_getTransactionCount,
+  eth_getTransactionReceipt,
+  eth_maxPriorityFeePerGas,
+  eth_mining,
+  eth_newBlockFilter,
+  eth_newFilter,
+  eth_newPendingTransactionFilter,
+  eth_sendRawTransaction,
+  eth_sendTransaction,
+  eth_sign,
+  eth_signTypedData_v4,
+  eth_subscribe,
+  eth_syncing,
+  eth_uninstallFilter,
+  eth_unsubscribe,
+  net_listening,
+  net_peerCount,
+  net_version,
+  personal_sign,
+  web3_clientVersion,
+  web3_sha3,
+  eth_blobBaseFee: { status: 'unsupported', description: 'blob transactions are not accepted' },
+  eth_createAccessList: { status: 'unsupported', description: 'not offered yet' },
+  eth_getProof: { status: 'unsupported', description: 'state proofs are not offered yet' },
+  eth_getUncleByBlockHashAndIndex: { status: 'unsupported', description: 'no uncles after the merge' },
+  eth_getUncleByBlockNumberAndIndex: { status: 'unsupported', description: 'no uncles after the merge' },
+  eth_signTransaction: { status: 'unsupported', description: 'not offered; use eth_sendTransaction' },
+  eth_simulateV1: { status: 'unsupported', description: 'not offered yet' },
+};

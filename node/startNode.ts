@@ -1,0 +1,111 @@
+import { readFileSync } from 'node:fs';
+import type { InitResult } from '../runtime/boundary/messages.ts';
+import { startEnclave } from '../runtime/boundary/startEnclave.ts';
+import { EmbeddedLog } from './ordering/EmbeddedLog.ts';
+import { Filters } from './rpc/filters.ts';
+import { methods } from './rpc/methods/index.ts';
+import { startRpcServer } from './rpc/server.ts';
+import type { Services } from './rpc/services.ts';
+import { Subscriptions } from './rpc/subscriptions.ts';
+import type { Logger } from './rpc/types.ts';
+import { Sequencer } from './Sequencer.ts';
+
+/** The standard test mnemonic of Anvil and Hardhat: its keys are public. */
+export const DEV_MNEMONIC = 'test test test test test test test test test test test junk';
+export const DEFAULT_CHAIN_ID = 31337n;
+
+export interface NodeOptions {
+  host: string;
+  port: number;
+  dataDir: string;
+  chainId: bigint;
+  /** 0: a block as soon as transactions wait; N: a block every N ms. */
+  blockTime: number;
+  reset: boolean;
+  platformSecretFile?: string;
+  devAccounts?: number;
+  devBalance?: bigint;
+  blockGasLimit?: bigint;
+  log?: Logger;
+}
+
+export interface RunningNode {
+  url: string;
+  wsUrl: string;
+  port: number;
+  chainId: bigint;
+  accounts: string[];
+  head: bigint;
+  recoveredFrom: InitResult['recoveredFrom'];
+  close(): Promise<void>;
+}
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+export const VERSION = pkg.version;
+
+/** Starts a node: the enclave worker, the ordering log and sequencer, the JSON-RPC server. */
+export async function startNode(opts: NodeOptions): Promise<RunningNode> {
+  const enclave = startEnclave();
+  let init: InitResult;
+  try {
+    init = await enclave.request({
+      type: 'init',
+      config: {
+        dataDir: opts.dataDir,
+        chainId: opts.chainId,
+        reset: opts.reset,
+        platformSecretFile: opts.platformSecretFile,
+        devMnemonic: DEV_MNEMONIC,
+        devAccounts: opts.devAccounts ?? 10,
+        devBalance: opts.devBalance ?? 10_000n * 10n ** 18n,
+        blockGasLimit: opts.blockGasLimit ?? 30_000_000n,
+      },
+    });
+  } catch (err) {
+    await enclave.terminate();
+    throw err;
+  }
+  const log = opts.log;
+  let closing: Promise<void> | undefined;
+  const sequencer = new Sequencer(new EmbeddedLog(), enclave, opts.blockTime, (err) => {
+    log?.('error', `block production stopped: ${err.message}`);
+    void close();
+  });
+  const subscriptions = new Subscriptions();
+  const filters = new Filters();
+  sequencer.onBlock((block) => {
+    subscriptions.publish(block);
+    filters.publish(block);
+  });
+  const services: Services = {
+    enclave,
+    chainId: init.chainId,
+    clientVersion: `Conclave/v${VERSION}/${process.platform}-${process.arch}/node${process.versions.node}`,
+    order: (envelope) => sequencer.submit(envelope),
+    subscriptions,
+    filters,
+  };
+  const server = await startRpcServer({ host: opts.host, port: opts.port, methods, services, log });
+  sequencer.start();
+
+  function close(): Promise<void> {
+    closing ??= (async () => {
+      sequencer.close();
+      await server.close();
+      await enclave.request({ type: 'shutdown' }).catch(() => {});
+      await enclave.terminate();
+    })();
+    return closing;
+  }
+
+  return {
+    url: server.url,
+    wsUrl: server.wsUrl,
+    port: server.port,
+    chainId: init.chainId,
+    accounts: init.accounts,
+    head: init.head,
+    recoveredFrom: init.recoveredFrom,
+    close,
+  };
+}

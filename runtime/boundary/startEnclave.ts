@@ -1,0 +1,66 @@
+import { Worker } from 'node:worker_threads';
+import type { EnclaveError, EnclaveToHost, HostToEnclave, ReplyValues } from './messages.ts';
+
+type Request = HostToEnclave extends infer M ? (M extends { id: number } ? Omit<M, 'id'> : never) : never;
+
+/** The failure the enclave answered with, as the host sees it. */
+export class EnclaveReplyError extends Error {
+  constructor(readonly error: EnclaveError) {
+    super(error.message);
+  }
+}
+
+/** The host's handle on the enclave: typed requests in, typed replies out. */
+export interface EnclaveHandle {
+  request<T extends Request>(message: T): Promise<ReplyValues[T['type']]>;
+  terminate(): Promise<void>;
+  onExit(fn: (code: number) => void): void;
+}
+
+/**
+ * Starts the enclave worker. This is the only way the host reaches runtime/: through
+ * the messages declared in ./messages.ts.
+ */
+export function startEnclave(): EnclaveHandle {
+  const entry = new URL('../enclave/worker.ts', import.meta.url);
+  // The runtime runs from its TypeScript sources: the worker registers the same loader
+  // as the host (tsx) before it imports its entry point.
+  const bootstrap = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); })`;
+  const worker = new Worker(bootstrap, { eval: true });
+  const waiting = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void }>();
+  let nextId = 1;
+  let exited = false;
+  worker.on('message', (m: EnclaveToHost) => {
+    const w = waiting.get(m.id);
+    if (!w) return;
+    waiting.delete(m.id);
+    if (m.ok) w.resolve(m.value);
+    else w.reject(new EnclaveReplyError(m.error));
+  });
+  const failAll = (why: string) => {
+    exited = true;
+    for (const w of waiting.values()) w.reject(new EnclaveReplyError({ kind: 'internal', message: why }));
+    waiting.clear();
+  };
+  worker.on('error', (err) => {
+    console.error(`enclave worker failed: ${err.message}`);
+    failAll('enclave stopped');
+  });
+  worker.on('exit', () => failAll('enclave stopped'));
+  return {
+    request(message) {
+      if (exited) return Promise.reject(new EnclaveReplyError({ kind: 'internal', message: 'enclave stopped' }));
+      const id = nextId++;
+      return new Promise((resolve, reject) => {
+        waiting.set(id, { resolve, reject });
+        worker.postMessage({ ...message, id });
+      });
+    },
+    async terminate() {
+      await worker.terminate();
+    },
+    onExit(fn) {
+      worker.on('exit', fn);
+    },
+  };
+}

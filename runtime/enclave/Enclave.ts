@@ -1,0 +1,154 @@
+import { bytesToHex } from '@ethereumjs/util';
+import { rmSync } from 'node:fs';
+import type { CallRequest, EnclaveConfig, HostToEnclave, InitResult, OrderResult, SignRequest } from '../boundary/messages.ts';
+import { Chain } from '../chain/Chain.ts';
+import { createChainCommon } from '../chain/common.ts';
+import { DevAccounts } from '../chain/devAccounts.ts';
+import { Ledger } from '../ledger/Ledger.ts';
+import { loadPlatformSecret } from '../ledger/platformSecret.ts';
+import { EnclaveFailure, invalidInput } from './EnclaveFailure.ts';
+import { Reads } from './reads.ts';
+import { TxPool } from './TxPool.ts';
+
+const DEFAULT_PRIORITY_FEE = 1_000_000_000n;
+
+/** The enclave's request handlers, one per message type. */
+export class Enclave {
+  private chain?: Chain;
+  private pool?: TxPool;
+  private reads?: Reads;
+  private dev?: DevAccounts;
+
+  async handle(message: HostToEnclave): Promise<unknown> {
+    switch (message.type) {
+      case 'init':
+        return this.init(message.config);
+      case 'submit':
+        return this.ready().pool.admit(message.raw);
+      case 'sendTransaction':
+        return this.sendTransaction(message.request);
+      case 'order':
+        return this.order(message.entries);
+      case 'read':
+        return this.ready().reads.answer(message.query);
+      case 'sign':
+        return this.sign(message.request);
+      case 'shutdown':
+        return this.shutdown();
+    }
+  }
+
+  private ready() {
+    if (!this.chain || !this.pool || !this.reads || !this.dev) throw new EnclaveFailure('internal', 'enclave not initialised');
+    return { chain: this.chain, pool: this.pool, reads: this.reads, dev: this.dev };
+  }
+
+  private async init(config: EnclaveConfig): Promise<InitResult> {
+    if (this.chain) throw new EnclaveFailure('internal', 'enclave already initialised');
+    if (config.reset) rmSync(config.dataDir, { recursive: true, force: true });
+    const ledger = Ledger.open(config.dataDir, {
+      platformSecret: loadPlatformSecret(config.platformSecretFile),
+      create: true,
+    });
+    const stored = ledger.getMeta('chainId');
+    const chainId = stored ? BigInt(bytesToHex(stored)) : config.chainId;
+    if (stored && chainId !== config.chainId) {
+      ledger.close();
+      throw new EnclaveFailure(
+        'invalidInput',
+        `data directory ${config.dataDir} holds chain ${chainId}, not ${config.chainId}: start with --chain-id ${chainId}, or --reset to start over`,
+      );
+    }
+    if (!stored) ledger.setMeta('chainId', hexBytes(chainId));
+    const common = createChainCommon(chainId);
+    this.dev = new DevAccounts(config.devMnemonic, config.devAccounts);
+    this.chain = await Chain.open({
+      common,
+      ledger,
+      blockGasLimit: config.blockGasLimit,
+      genesis: {
+        alloc: new Map(this.dev.addresses.map((a) => [a, config.devBalance])),
+        timestamp: BigInt(Math.floor(Date.now() / 1000)),
+      },
+    });
+    this.pool = new TxPool(this.chain, common);
+    this.reads = new Reads(this.chain, this.pool, () => this.dev!.addresses);
+    return {
+      chainId,
+      head: BigInt(this.chain.headNumber),
+      accounts: this.dev.addresses,
+      recoveredFrom: this.chain.recoveredFrom,
+    };
+  }
+
+  private async order(entries: (HostToEnclave & { type: 'order' })['entries']): Promise<OrderResult> {
+    const { chain, pool } = this.ready();
+    const blocks: OrderResult['blocks'] = [];
+    for (const entry of entries) {
+      if (entry.kind === 'tx') {
+        chain.queue.push(pool.open(entry.envelope));
+      } else {
+        const event = await chain.buildBlock(entry.timestamp, entry.allowEmpty);
+        if (event) blocks.push(event);
+      }
+    }
+    pool.settle();
+    const waiting = chain.queue.filter((q) => q.tx.nonce === (chain.world.account(q.sender)?.nonce ?? 0n)).length;
+    return { blocks, waiting };
+  }
+
+  private async sendTransaction(request: CallRequest) {
+    const { chain, pool, reads, dev } = this.ready();
+    if (!request.from) throw invalidInput('from address is required');
+    const from = request.from;
+    const nonce = request.nonce ?? pool.nextNonce(from);
+    const gas =
+      request.gas ?? ((await reads.answer({ kind: 'estimateGas', request: { ...request, nonce }, block: 'latest' })) as bigint);
+    const baseFee = chain.head.header.calcNextBaseFee();
+    const legacy = request.gasPrice !== undefined || request.type === 0 || request.type === 1;
+    const fees = legacy
+      ? { gasPrice: request.gasPrice ?? baseFee + DEFAULT_PRIORITY_FEE }
+      : {
+          maxPriorityFeePerGas: request.maxPriorityFeePerGas ?? DEFAULT_PRIORITY_FEE,
+          maxFeePerGas: request.maxFeePerGas ?? 2n * baseFee + (request.maxPriorityFeePerGas ?? DEFAULT_PRIORITY_FEE),
+        };
+    const type = legacy ? (request.accessList ? 1 : 0) : 2;
+    if (request.type !== undefined && request.type > 2) {
+      throw invalidInput(`transaction type not supported: type ${request.type}; use type 0, 1 or 2`);
+    }
+    const raw = dev.signTransaction(from, {
+      type,
+      chainId: chain.common.chainId(),
+      nonce: Number(nonce),
+      to: request.to ?? null,
+      value: request.value ?? 0n,
+      data: request.data ? bytesToHex(request.data) : '0x',
+      gasLimit: gas,
+      accessList: request.accessList,
+      ...fees,
+    });
+    return pool.admit(raw);
+  }
+
+  private sign(request: SignRequest): string {
+    const { dev } = this.ready();
+    return request.kind === 'message'
+      ? dev.signMessage(request.address, request.message)
+      : dev.signTypedData(request.address, request.typedData);
+  }
+
+  private shutdown(): null {
+    if (this.chain) {
+      this.chain.snapshot();
+      this.chain.ledger.close();
+      this.chain = undefined;
+    }
+    return null;
+  }
+}
+
+function hexBytes(n: bigint): Uint8Array {
+  let hex = n.toString(16);
+  if (hex.length % 2) hex = '0' + hex;
+  return Uint8Array.from(Buffer.from(hex, 'hex'));
+}

@@ -1,0 +1,372 @@
+import { createBlock, type Block } from '@ethereumjs/block';
+import { createTx, type TypedTransaction } from '@ethereumjs/tx';
+import { bigIntToHex, bytesToHex, createAddressFromString, hexToBytes, KECCAK256_NULL_S, setLengthLeft, bigIntToBytes } from '@ethereumjs/util';
+import type { BlockRef, CallRequest, LogFilter, Query } from '../boundary/messages.ts';
+import type { Chain } from '../chain/Chain.ts';
+import { formatLog, formatReceipts, formatTransaction } from '../chain/format.ts';
+import type { StateReader } from '../state/types.ts';
+import { EnclaveFailure, invalidInput, invalidParams } from './EnclaveFailure.ts';
+import type { TxPool } from './TxPool.ts';
+
+const MAX_LOGS = 10_000;
+const MAX_LOG_RANGE = 100_000;
+const DEFAULT_PRIORITY_FEE = 1_000_000_000n;
+const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000';
+
+/**
+ * Answers reads. Every read passes through here with the caller's credential, so the
+ * enclave decides what each caller sees (on the dev network, everything is public).
+ */
+export class Reads {
+  constructor(
+    private readonly chain: Chain,
+    private readonly pool: TxPool,
+    private readonly accounts: () => string[],
+  ) {}
+
+  async answer(query: Query): Promise<unknown> {
+    switch (query.kind) {
+      case 'blockNumber':
+        return BigInt(this.chain.headNumber);
+      case 'balance':
+        return this.state(query.block).account(query.address)?.balance ?? 0n;
+      case 'nonce':
+        if (query.block === 'pending') return this.pool.nextNonce(query.address);
+        return this.state(query.block).account(query.address)?.nonce ?? 0n;
+      case 'code': {
+        const state = this.state(query.block);
+        const hash = state.account(query.address)?.codeHash;
+        if (!hash) return '0x';
+        const hex = bytesToHex(hash);
+        return hex === KECCAK256_NULL_S ? '0x' : bytesToHex(state.code(hex) ?? new Uint8Array());
+      }
+      case 'storage': {
+        const slot = bytesToHex(setLengthLeft(bigIntToBytes(query.slot), 32));
+        const value = this.state(query.block).storage(query.address, slot);
+        return bytesToHex(setLengthLeft(value ?? new Uint8Array(), 32));
+      }
+      case 'call':
+        return this.call(query.request, query.block);
+      case 'estimateGas':
+        return this.estimateGas(query.request, query.block);
+      case 'block': {
+        const seq = this.resolve(query.block, false);
+        return seq === undefined ? null : this.chain.blockJson(seq, query.fullTransactions);
+      }
+      case 'blockTxCount': {
+        const seq = this.resolve(query.block, false);
+        return seq === undefined ? null : BigInt(this.chain.stored(seq).block.transactions.length);
+      }
+      case 'transaction':
+        return this.transaction(query.hash);
+      case 'transactionByBlockAndIndex': {
+        const seq = this.resolve(query.block, false);
+        if (seq === undefined) return null;
+        const s = this.chain.stored(seq);
+        const tx = s.block.transactions[query.index];
+        return tx ? formatTransaction(tx, s.senders[query.index]!, { block: s.block, index: query.index }) : null;
+      }
+      case 'receipt':
+        return this.receipt(query.hash);
+      case 'blockReceipts': {
+        const seq = this.resolve(query.block, false);
+        if (seq === undefined) return null;
+        const s = this.chain.stored(seq);
+        return formatReceipts(s.block, s.senders, s.receipts);
+      }
+      case 'logs':
+        return this.logs(query.filter);
+      case 'feeHistory':
+        return this.feeHistory(query.count, query.newest, query.percentiles);
+      case 'gasPrice':
+        return this.chain.head.header.calcNextBaseFee() + DEFAULT_PRIORITY_FEE;
+      case 'maxPriorityFee':
+        return DEFAULT_PRIORITY_FEE;
+      case 'accounts':
+        return this.accounts();
+    }
+  }
+
+  /** A block reference as a block number; undefined if there is no such block. */
+  resolve(ref: BlockRef, required = true): number | undefined {
+    const head = this.chain.headNumber;
+    let seq: number | undefined;
+    if (typeof ref === 'bigint') seq = ref <= BigInt(head) ? Number(ref) : undefined;
+    else if (typeof ref === 'object') seq = this.chain.ledger.seqOfBlockHash(hexToBytes(ref.hash as `0x${string}`));
+    else seq = ref === 'earliest' ? 0 : head;
+    if (seq === undefined && required) throw invalidInput('header not found');
+    return seq;
+  }
+
+  private state(ref: BlockRef): StateReader {
+    return this.chain.stateAt(this.resolve(ref)!);
+  }
+
+  private transaction(hash: string): unknown {
+    const found = this.locate(hash);
+    if (found) {
+      const { stored, index } = found;
+      return formatTransaction(stored.block.transactions[index]!, stored.senders[index]!, { block: stored.block, index });
+    }
+    const pending = this.pool.pending.get(hash);
+    return pending ? formatTransaction(pending.tx, pending.sender, undefined) : null;
+  }
+
+  private receipt(hash: string): unknown {
+    const found = this.locate(hash);
+    if (!found) return null;
+    // Receipts of one block are formatted together: log indexes run across the block.
+    return formatReceipts(found.stored.block, found.stored.senders, found.stored.receipts)[found.index];
+  }
+
+  private locate(hash: string) {
+    const seq = this.chain.ledger.seqOfTx(hexToBytes(hash as `0x${string}`));
+    if (seq === undefined) return undefined;
+    const stored = this.chain.stored(seq);
+    const index = stored.txIndex.get(hash);
+    return index === undefined ? undefined : { stored, index };
+  }
+
+  private logs(filter: LogFilter): unknown[] {
+    let from: number;
+    let to: number;
+    if (filter.blockHash) {
+      const seq = this.resolve({ hash: filter.blockHash }, false);
+      if (seq === undefined) throw new EnclaveFailure('notFound', 'unknown block');
+      from = to = seq;
+    } else {
+      from = this.resolve(filter.fromBlock ?? 'latest', false) ?? Infinity;
+      to = Math.min(this.resolve(filter.toBlock ?? 'latest', false) ?? this.chain.headNumber, this.chain.headNumber);
+      if (from > to) {
+        if (from !== Infinity && typeof filter.toBlock === 'bigint' && filter.toBlock < BigInt(from)) {
+          throw invalidParams('invalid block range: fromBlock is after toBlock');
+        }
+        return [];
+      }
+      if (to - from > MAX_LOG_RANGE) throw new EnclaveFailure('limitExceeded', `block range too large: at most ${MAX_LOG_RANGE} blocks per query`);
+    }
+    const candidates = this.candidateBlocks(filter, from, to);
+    const addresses = filter.addresses.length ? new Set(filter.addresses) : undefined;
+    const topics = filter.topics.map((t) => (t && t.length ? new Set(t) : null));
+    const out: unknown[] = [];
+    for (const seq of candidates) {
+      const s = this.chain.stored(seq);
+      let logIndex = 0;
+      s.receipts.forEach((r, txIndex) => {
+        const txHash = bytesToHex(s.block.transactions[txIndex]!.hash());
+        for (const log of r.logs) {
+          const index = logIndex++;
+          if (addresses && !addresses.has(bytesToHex(log[0]))) continue;
+          if (topics && !matchTopics(topics, log[1])) continue;
+          out.push(formatLog(log, s.block, txHash, txIndex, index));
+        }
+      });
+      if (out.length > MAX_LOGS) throw new EnclaveFailure('limitExceeded', `query returned more than ${MAX_LOGS} results`);
+    }
+    return out;
+  }
+
+  /** Blocks that may hold matching logs, from the keyed log index (no block is decrypted for nothing). */
+  private candidateBlocks(filter: LogFilter, from: number, to: number): number[] {
+    const limit = MAX_LOG_RANGE + 1;
+    const union = (keys: string[]) => {
+      const set = new Set<number>();
+      for (const k of keys) for (const seq of this.chain.ledger.seqsWithLogKey(hexToBytes(k as `0x${string}`), from, to, limit)) set.add(seq);
+      return set;
+    };
+    let result: Set<number> | undefined;
+    const constraints: string[][] = [];
+    if (filter.addresses.length) constraints.push(filter.addresses);
+    for (const t of filter.topics) if (t && t.length) constraints.push(t);
+    for (const keys of constraints) {
+      const set = union(keys);
+      result = result ? new Set([...result].filter((s) => set.has(s))) : set;
+    }
+    const seqs = result ? [...result] : this.chain.ledger.seqsWithLogKey('any', from, to, limit);
+    return seqs.sort((a, b) => a - b);
+  }
+
+  private feeHistory(count: number, newest: BlockRef, percentiles: number[]) {
+    const last = this.resolve(newest)!;
+    const n = Math.max(0, Math.min(count, 1024, last + 1));
+    const first = last - n + 1;
+    const baseFees: string[] = [];
+    const ratios: number[] = [];
+    const rewards: string[][] = [];
+    for (let seq = first; seq <= last; seq++) {
+      const { block, receipts } = this.chain.stored(seq);
+      const h = block.header;
+      baseFees.push(bigIntToHex(h.baseFeePerGas ?? 0n));
+      ratios.push(Number(h.gasUsed) / Number(h.gasLimit));
+      if (percentiles.length) rewards.push(rewardPercentiles(block, receipts.map((r) => r.gasUsed), percentiles));
+    }
+    baseFees.push(bigIntToHex(n ? this.chain.stored(last).block.header.calcNextBaseFee() : 0n));
+    const result: Record<string, unknown> = {
+      oldestBlock: bigIntToHex(BigInt(n ? first : last)),
+      baseFeePerGas: baseFees,
+      gasUsedRatio: ratios,
+      baseFeePerBlobGas: baseFees.map(() => '0x0'),
+      blobGasUsedRatio: ratios.map(() => 0),
+    };
+    if (percentiles.length) result.reward = rewards;
+    return result;
+  }
+
+  private contextBlock(seq: number, request: CallRequest): Block {
+    const header = this.chain.stored(seq).block.header;
+    const priced = request.gasPrice !== undefined || request.maxFeePerGas !== undefined;
+    return createBlock(
+      {
+        header: {
+          ...header.toJSON(),
+          // As geth: a call that names no fee runs with a zero base fee, so it needs no funds for gas.
+          baseFeePerGas: priced ? header.baseFeePerGas : 0n,
+        } as never,
+      },
+      { common: this.chain.common },
+    );
+  }
+
+  private buildCallTx(request: CallRequest, gasLimit: bigint, block: Block): TypedTransaction {
+    const legacy = request.gasPrice !== undefined;
+    const baseFee = block.header.baseFeePerGas ?? 0n;
+    const tx = createTx(
+      {
+        type: legacy ? (request.accessList ? 1 : 0) : 2,
+        to: request.to,
+        value: request.value ?? 0n,
+        data: request.data ?? new Uint8Array(),
+        gasLimit,
+        nonce: request.nonce ?? 0n,
+        ...(legacy
+          ? { gasPrice: request.gasPrice }
+          : {
+              maxFeePerGas: request.maxFeePerGas ?? baseFee,
+              maxPriorityFeePerGas: request.maxPriorityFeePerGas ?? (request.maxFeePerGas !== undefined ? 0n : 0n),
+            }),
+        accessList: request.accessList?.map((e) => ({ address: e.address as `0x${string}`, storageKeys: e.storageKeys as `0x${string}`[] })),
+      } as never,
+      { common: this.chain.common, freeze: false },
+    );
+    const from = createAddressFromString(request.from ?? ZERO_ADDRESS);
+    // The call is unsigned: its sender is whoever the request names.
+    (tx as { getSenderAddress: () => typeof from }).getSenderAddress = () => from;
+    return tx;
+  }
+
+  private async execute(request: CallRequest, ref: BlockRef, gasLimit: bigint) {
+    const seq = this.resolve(ref)!;
+    const state = this.chain.stateAt(seq);
+    const block = this.contextBlock(seq, request);
+    const tx = this.buildCallTx(request, gasLimit, block);
+    try {
+      return await this.chain.simulate(tx, state, block);
+    } catch (err) {
+      throw invalidInput(cleanVmMessage(err));
+    }
+  }
+
+  private async call(request: CallRequest, ref: BlockRef): Promise<string> {
+    const result = await this.execute(request, ref, request.gas ?? this.chain.blockGasLimit);
+    const error = result.execResult.exceptionError;
+    if (error) throw failure(error.error, result.execResult.returnValue);
+    return bytesToHex(result.execResult.returnValue);
+  }
+
+  private async estimateGas(request: CallRequest, ref: BlockRef): Promise<bigint> {
+    const cap = request.gas ?? this.chain.blockGasLimit;
+    const first = await this.execute(request, ref, cap);
+    if (first.execResult.exceptionError) {
+      const e = first.execResult.exceptionError.error;
+      if (e === 'revert') throw failure(e, first.execResult.returnValue);
+      throw invalidInput(`gas required exceeds allowance (${cap})`);
+    }
+    const ok = async (gas: bigint) => {
+      try {
+        return !(await this.execute(request, ref, gas)).execResult.exceptionError;
+      } catch {
+        return false; // below intrinsic gas
+      }
+    };
+    // As geth: the used gas plus refunds and the call stipend, with 1/64 held back per call
+    // frame, is almost always enough; otherwise search between it and the cap.
+    let lo = first.totalGasSpent - 1n;
+    let hi = cap;
+    const optimistic = ((first.totalGasSpent + first.gasRefund + 2300n) * 64n) / 63n;
+    if (optimistic < hi) {
+      if (await ok(optimistic)) hi = optimistic;
+      else lo = optimistic;
+    }
+    while (lo + 1n < hi && (hi - lo) * 1000n > hi * 15n) {
+      const mid = (lo + hi) / 2n;
+      if (await ok(mid)) hi = mid;
+      else lo = mid;
+    }
+    return hi;
+  }
+}
+
+function matchTopics(filter: (Set<string> | null)[], topics: Uint8Array[]): boolean {
+  for (let i = 0; i < filter.length; i++) {
+    const wanted = filter[i];
+    if (!wanted) continue;
+    const topic = topics[i];
+    if (!topic || !wanted.has(bytesToHex(topic))) return false;
+  }
+  return true;
+}
+
+function rewardPercentiles(block: Block, gasUsed: bigint[], percentiles: number[]): string[] {
+  const baseFee = block.header.baseFeePerGas ?? 0n;
+  const tips = block.transactions
+    .map((tx, i) => ({ tip: tipOf(tx, baseFee), gas: gasUsed[i] ?? 0n }))
+    .sort((a, b) => (a.tip < b.tip ? -1 : a.tip > b.tip ? 1 : 0));
+  if (tips.length === 0) return percentiles.map(() => '0x0');
+  const total = tips.reduce((s, t) => s + t.gas, 0n);
+  return percentiles.map((p) => {
+    const threshold = (total * BigInt(Math.round(p * 100))) / 10000n;
+    let sum = 0n;
+    for (const t of tips) {
+      sum += t.gas;
+      if (sum >= threshold) return bigIntToHex(t.tip);
+    }
+    return bigIntToHex(tips[tips.length - 1]!.tip);
+  });
+}
+
+function tipOf(tx: TypedTransaction, baseFee: bigint): bigint {
+  if ('maxFeePerGas' in tx) {
+    const room = tx.maxFeePerGas - baseFee;
+    return tx.maxPriorityFeePerGas < room ? tx.maxPriorityFeePerGas : room;
+  }
+  return (tx as { gasPrice: bigint }).gasPrice - baseFee;
+}
+
+/** Maps an EVM exception to the answer geth gives: code 3 with data for reverts. */
+function failure(error: string, returnValue: Uint8Array): EnclaveFailure {
+  if (error === 'revert') {
+    const data = bytesToHex(returnValue);
+    return new EnclaveFailure('reverted', revertMessage(returnValue), data);
+  }
+  return invalidInput(error);
+}
+
+function revertMessage(data: Uint8Array): string {
+  // Error(string): selector 0x08c379a0, then an ABI-encoded string.
+  if (data.length >= 68 && bytesToHex(data.subarray(0, 4)) === '0x08c379a0') {
+    const length = Number(BigInt(bytesToHex(data.subarray(36, 68))));
+    if (68 + length <= data.length) {
+      return `execution reverted: ${new TextDecoder().decode(data.subarray(68, 68 + length))}`;
+    }
+  }
+  return 'execution reverted';
+}
+
+function cleanVmMessage(err: unknown): string {
+  const message = String((err as Error)?.message ?? err);
+  // ethereumjs appends block and tx dumps after " -> "; callers need only the reason.
+  const reason = message.split(' -> ')[0]!.split('\n')[0]!;
+  if (/INTRINSIC_GAS_TOO_LOW/.test(reason)) return `intrinsic gas too low: ${reason.replace(/^INTRINSIC_GAS_TOO_LOW: /, '')}`;
+  if (/enough funds/.test(reason)) return `insufficient funds for gas * price + value: ${reason}`;
+  return reason;
+}

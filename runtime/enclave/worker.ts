@@ -1,0 +1,46 @@
+import { parentPort } from 'node:worker_threads';
+import type { EnclaveToHost } from '../boundary/messages.ts';
+import { checkInbound } from '../boundary/validate.ts';
+import { LedgerError } from '../ledger/errors.ts';
+import { Enclave } from './Enclave.ts';
+import { EnclaveFailure } from './EnclaveFailure.ts';
+
+/**
+ * The enclave's entry point: one dispatcher over the declared messages. Requests run
+ * one at a time, in arrival order, so a read never sees a half-built block.
+ */
+const port = parentPort;
+if (!port) throw new Error('runtime/enclave/worker.ts must run in a worker thread');
+
+const enclave = new Enclave();
+let queue: Promise<void> = Promise.resolve();
+
+port.on('message', (message: unknown) => {
+  queue = queue.then(() => handle(message));
+});
+
+async function handle(message: unknown): Promise<void> {
+  const id = typeof (message as { id?: unknown })?.id === 'number' ? (message as { id: number }).id : -1;
+  const problem = checkInbound(message);
+  if (problem) return reply({ type: 'reply', id, ok: false, error: { kind: 'invalidParams', message: `malformed message: ${problem}` } });
+  try {
+    const value = await enclave.handle(message as never);
+    reply({ type: 'reply', id, ok: true, value });
+  } catch (err) {
+    reply({ type: 'reply', id, ok: false, error: toEnclaveError(err) });
+  }
+}
+
+function reply(message: EnclaveToHost): void {
+  port!.postMessage(message);
+}
+
+function toEnclaveError(err: unknown): (EnclaveToHost & { ok: false })['error'] {
+  if (err instanceof EnclaveFailure) return { kind: err.kind, message: err.message, data: err.data };
+  // Ledger errors name entries and files, never content: safe to pass on.
+  if (err instanceof LedgerError) return { kind: 'internal', message: err.message };
+  // Anything else may carry confidential values in its message: log where, not what.
+  const stack = String((err as Error)?.stack ?? '').split('\n').slice(1, 6).join('\n');
+  console.error(`enclave: internal error (${(err as Error)?.name ?? typeof err})\n${stack}`);
+  return { kind: 'internal', message: 'internal error' };
+}
