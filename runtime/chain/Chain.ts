@@ -77,6 +77,8 @@ export class Chain {
   private readonly archive = new Map<number, StateReader>();
   /** Executable transactions from the log, in log order, not yet in a block. */
   readonly queue: QueuedTx[] = [];
+  /** Hashes of transactions dropped from the queue since the pool last settled. */
+  readonly dropped: string[] = [];
   recoveredFrom: { snapshot: number | null; replayedBlocks: number } = { snapshot: null, replayedBlocks: 0 };
 
   private constructor(opts: ChainOptions) {
@@ -205,6 +207,7 @@ export class Chain {
         if (item.tx.nonce > nonce) continue;
         if (item.tx.nonce < nonce) {
           this.queue.splice(i--, 1);
+          this.dropped.push(item.hash);
           continue;
         }
         if (item.tx.gasLimit > this.blockGasLimit - gasUsed) continue;
@@ -218,7 +221,9 @@ export class Chain {
             skipBlockGasLimitValidation: true,
           });
         } catch {
-          continue; // no longer valid (e.g. funds spent since submission): dropped, as a pool would
+          // No longer valid (e.g. funds spent since submission): dropped, as a pool would.
+          this.dropped.push(item.hash);
+          continue;
         }
         gasUsed += result.totalGasSpent;
         const receipt = result.receipt;

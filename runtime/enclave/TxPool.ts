@@ -65,7 +65,7 @@ export class TxPool {
       );
     }
     if (tx.gasLimit > this.chain.blockGasLimit) throw invalidInput('exceeds block gas limit');
-    const intrinsic = tx.getIntrinsicGas();
+    const intrinsic = bigMax(tx.getIntrinsicGas(), calldataFloorGas(tx.data));
     if (tx.gasLimit < intrinsic) throw invalidInput(`intrinsic gas too low: have ${tx.gasLimit}, want ${intrinsic}`);
     const baseFee = this.chain.head.header.calcNextBaseFee();
     let maxFee: bigint;
@@ -106,15 +106,20 @@ export class TxPool {
 
   /** Forgets transactions that made it into a block or can no longer be included. */
   settle(): void {
+    for (const hash of this.chain.dropped.splice(0)) this.forget(hash);
     for (const [hash, item] of this.pending) {
       const nonce = this.chain.world.account(item.sender)?.nonce ?? 0n;
-      if (item.tx.nonce < nonce) {
-        this.pending.delete(hash);
-        const mine = this.bySender.get(item.sender);
-        mine?.delete(item.tx.nonce);
-        if (mine?.size === 0) this.bySender.delete(item.sender);
-      }
+      if (item.tx.nonce < nonce) this.forget(hash);
     }
+  }
+
+  private forget(hash: string): void {
+    const item = this.pending.get(hash);
+    if (!item) return;
+    this.pending.delete(hash);
+    const mine = this.bySender.get(item.sender);
+    if (mine?.get(item.tx.nonce) === hash) mine.delete(item.tx.nonce);
+    if (mine?.size === 0) this.bySender.delete(item.sender);
   }
 
   /** Opens an envelope from the ordering log into an executable transaction. */
@@ -141,6 +146,17 @@ export class TxPool {
     cipher.final();
     return new Uint8Array(Buffer.concat([iv, body, cipher.getAuthTag()]));
   }
+}
+
+/** EIP-7623 (Prague): a transaction pays at least 10 gas per calldata token. */
+function calldataFloorGas(data: Uint8Array): bigint {
+  let tokens = 0n;
+  for (const byte of data) tokens += byte === 0 ? 1n : 4n;
+  return 21_000n + 10n * tokens;
+}
+
+function bigMax(a: bigint, b: bigint): bigint {
+  return a > b ? a : b;
 }
 
 function firstLine(err: unknown): string {
