@@ -16,7 +16,8 @@ export class Filters {
   private readonly filters = new Map<string, Filter>();
 
   add(filter: Filter['kind'], logFilter?: LogFilter): string {
-    const id = '0x' + randomBytes(16).toString('hex');
+    // A QUANTITY, as the spec types filter ids and geth makes them: no leading zeros.
+    const id = '0x' + BigInt('0x' + randomBytes(16).toString('hex')).toString(16);
     const touched = Date.now();
     this.filters.set(
       id,

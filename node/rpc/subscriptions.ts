@@ -10,7 +10,8 @@ export class Subscriptions {
   private readonly subs = new Map<string, Subscription>();
 
   add(connection: Connection, kind: Kind): string {
-    const id = '0x' + randomBytes(16).toString('hex');
+    // A quantity-shaped id without leading zeros, as geth's are.
+    const id = '0x' + BigInt('0x' + randomBytes(16).toString('hex')).toString(16);
     this.subs.set(id, { ...kind, id, connection });
     connection.onClose(() => this.subs.delete(id));
     return id;

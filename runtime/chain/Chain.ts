@@ -8,6 +8,7 @@ import { createVM, encodeReceipt, runTx, type VM } from '@ethereumjs/vm';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import type { BlockEvent } from '../boundary/messages.ts';
+import { LedgerCorruptError } from '../ledger/errors.ts';
 import type { Ledger } from '../ledger/Ledger.ts';
 import { History } from '../state/History.ts';
 import { JournaledStateManager } from '../state/JournaledStateManager.ts';
@@ -149,6 +150,10 @@ export class Chain {
     const snapshot = this.ledger.latestSnapshot();
     let from = 0;
     if (snapshot) {
+      // Snapshots are written at or below the head; a newer one means the entries were rolled back.
+      if (snapshot.seq > head) {
+        throw new LedgerCorruptError(`snapshot at block ${snapshot.seq} is newer than the ledger head ${head} (ledger truncated or rolled back)`, snapshot.seq, 'snapshot');
+      }
       const { seq, writeSet } = decodeSnapshot(snapshot.payload);
       this.world.apply(writeSet);
       from = seq + 1;
@@ -162,7 +167,7 @@ export class Chain {
     this.headBlock = last ? createBlockFromRLP(last.block, { common: this.common }) : this.stored(head).block;
     const root = await this.world.stateRoot();
     if (bytesToHex(root) !== bytesToHex(this.headBlock.header.stateRoot)) {
-      throw new Error(`state recovered from the ledger does not match the state root of block ${head}`);
+      throw new LedgerCorruptError(`state recovered from the ledger does not match the state root of block ${head}`, head);
     }
     this.recoveredFrom = { snapshot: snapshot ? snapshot.seq : null, replayedBlocks: head - from + 1 };
   }

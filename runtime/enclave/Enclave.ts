@@ -4,6 +4,7 @@ import type { CallRequest, EnclaveConfig, HostToEnclave, InitResult, OrderResult
 import { Chain } from '../chain/Chain.ts';
 import { createChainCommon } from '../chain/common.ts';
 import { DevAccounts } from '../chain/devAccounts.ts';
+import { LedgerCorruptError } from '../ledger/errors.ts';
 import { Ledger } from '../ledger/Ledger.ts';
 import { loadPlatformSecret } from '../ledger/platformSecret.ts';
 import { EnclaveFailure, invalidInput } from './EnclaveFailure.ts';
@@ -58,6 +59,12 @@ export class Enclave {
         'invalidInput',
         `data directory ${config.dataDir} holds chain ${chainId}, not ${config.chainId}: start with --chain-id ${chainId}, or --reset to start over`,
       );
+    }
+    if (!stored && ledger.head >= 0) {
+      // Written before genesis, so a ledger with blocks and no chain id was tampered with.
+      const head = ledger.head;
+      ledger.close();
+      throw new LedgerCorruptError(`meta value "chainId" is missing but the ledger holds blocks 0..${head} (tampered)`, undefined, 'meta');
     }
     if (!stored) ledger.setMeta('chainId', hexBytes(chainId));
     const common = createChainCommon(chainId);

@@ -1,6 +1,7 @@
 import { createTxFromRLP, type TypedTransaction } from '@ethereumjs/tx';
 import type { Common } from '@ethereumjs/common';
-import { bytesToHex } from '@ethereumjs/util';
+import { RLP } from '@ethereumjs/rlp';
+import { bytesToBigInt, bytesToHex } from '@ethereumjs/util';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { Chain, QueuedTx } from '../chain/Chain.ts';
 import { EnclaveFailure, invalidInput } from './EnclaveFailure.ts';
@@ -35,6 +36,11 @@ export class TxPool {
       );
     }
     if (type > 4) throw invalidInput(`transaction type not supported: type ${type}`);
+    // Checked before decoding: ethereumjs rejects a foreign chain id with an unreadable message.
+    const signedFor = signedChainId(raw, type);
+    if (signedFor !== undefined && signedFor !== this.common.chainId()) {
+      throw invalidInput(`invalid chain id for signer: have ${signedFor} want ${this.common.chainId()}`);
+    }
     let tx: TypedTransaction;
     try {
       tx = createTxFromRLP(raw, { common: this.common });
@@ -157,6 +163,25 @@ function calldataFloorGas(data: Uint8Array): bigint {
 
 function bigMax(a: bigint, b: bigint): bigint {
   return a > b ? a : b;
+}
+
+/**
+ * The chain id a signed transaction commits to: the first field of a typed transaction,
+ * or EIP-155's v = chainId * 2 + 35|36 of a legacy one. Undefined for a legacy
+ * transaction without replay protection, or bytes that do not decode.
+ */
+function signedChainId(raw: Uint8Array, type: number): bigint | undefined {
+  try {
+    const fields = RLP.decode(type === 0 ? raw : raw.subarray(1));
+    if (!Array.isArray(fields)) return undefined;
+    const field = type === 0 ? fields[6] : fields[0];
+    if (!(field instanceof Uint8Array)) return undefined;
+    const n = bytesToBigInt(field);
+    if (type !== 0) return n;
+    return n >= 35n ? (n - 35n) / 2n : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function firstLine(err: unknown): string {

@@ -92,8 +92,12 @@ export class Reads {
     const head = this.chain.headNumber;
     let seq: number | undefined;
     if (typeof ref === 'bigint') seq = ref <= BigInt(head) ? Number(ref) : undefined;
-    else if (typeof ref === 'object') seq = this.chain.ledger.seqOfBlockHash(hexToBytes(ref.hash as `0x${string}`));
-    else seq = ref === 'earliest' ? 0 : head;
+    else if (typeof ref === 'object') {
+      seq = this.chain.ledger.seqOfBlockHash(hexToBytes(ref.hash as `0x${string}`));
+      // Index rows are not authenticated: the host could point a hash at another block.
+      // Trust the row only if the (authenticated) block it names has that hash.
+      if (seq !== undefined && (seq > head || this.chain.stored(seq).hash !== ref.hash.toLowerCase())) seq = undefined;
+    } else seq = ref === 'earliest' ? 0 : head;
     if (seq === undefined && required) throw invalidInput('header not found');
     return seq;
   }
@@ -281,6 +285,8 @@ export class Reads {
       if (e === 'revert') throw failure(e, first.execResult.returnValue);
       throw invalidInput(`gas required exceeds allowance (${cap})`);
     }
+    // As geth: a plain value transfer that ran no code needs exactly the 21000 it spent.
+    if (request.to && !request.data?.length && first.totalGasSpent === 21_000n) return 21_000n;
     const ok = async (gas: bigint) => {
       try {
         return !(await this.execute(request, ref, gas)).execResult.exceptionError;

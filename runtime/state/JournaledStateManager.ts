@@ -168,6 +168,8 @@ export class JournaledStateManager implements StateManagerInterface {
 
   private clearSlots(address: string): void {
     for (const [slot, prior] of [...this.store.slots(address)]) {
+      const id = address + slot;
+      if (!this.originals.has(id)) this.originals.set(id, prior);
       this.undo.push({ kind: 'slot', address, slot, prior });
       this.store.setStorage(address, slot, undefined);
     }

@@ -1,3 +1,4 @@
+import { InvalidParamsError } from '../errors.ts';
 import { param, parseData } from '../params.ts';
 import { type Services, submitRaw } from '../services.ts';
 import type { MethodEntry } from '../types.ts';
@@ -10,6 +11,8 @@ export const eth_sendRawTransaction: MethodEntry<Services> = {
   status: 'supported',
   async handler(params, ctx) {
     const raw = param(params, 0, 'transaction', parseData);
+    // The enclave refuses empty bytes as a malformed message; say what is wrong instead.
+    if (raw.length === 0) throw new InvalidParamsError('invalid argument 0 (transaction): empty transaction bytes');
     const hash = await submitRaw(ctx, raw);
     ctx.services.subscriptions.pending(hash);
     ctx.services.filters.pending(hash);
