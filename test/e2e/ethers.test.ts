@@ -203,6 +203,7 @@ describe('ethers v6', () => {
         provider.call({ from: tx.from, to: tx.to, data: tx.data, value: tx.value, blockTag: receipt!.blockNumber - 1 }),
         (e: any) => {
           assert.ok(isError(e, 'CALL_EXCEPTION'));
+          assert.ok(e.data);
           const parsed = registryContract.interface.parseError(e.data);
           assert.equal(parsed?.name, 'InsufficientDeposit');
           assert.equal(parsed?.args[0], 11n);

@@ -376,8 +376,8 @@ describe('viem', () => {
     const errors: Error[] = [];
     const unwatchBlocks = client.watchBlockNumber({
       emitOnBegin: false,
-      poll,
-      pollingInterval: 100,
+      // webSocket transports subscribe by default; http ones always poll.
+      ...(poll ? ({ poll: true, pollingInterval: 100 } as const) : {}),
       onBlockNumber: blocks.push,
       onError: (e) => errors.push(e),
     });
@@ -385,8 +385,7 @@ describe('viem', () => {
       address: token,
       abi: tokenAbi,
       eventName: 'Transfer',
-      poll,
-      pollingInterval: 100,
+      ...(poll ? ({ poll: true, pollingInterval: 100 } as const) : {}),
       onLogs: (ls) => ls.forEach((l) => logs.push(l as never)),
       onError: (e) => errors.push(e),
     });

@@ -1,15 +1,10 @@
 // End-to-end: web3.js v4 against a real Conclave node (HTTP and WebSocket).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Web3, WebSocketProvider, type ContractAbi } from 'web3';
+import { Web3, WebSocketProvider, type ContractAbi, type EventLog } from 'web3';
 import { loadArtifact } from '../../contracts/artifacts.ts';
 import { DEV_ADDRESS_0, DEV_KEY_1, startTestNode, type TestNode } from '../helpers/node.ts';
 
-const _st = globalThis.setTimeout;
-(globalThis as any).setTimeout = function (fn: any, ms: any, ...a: any[]) { if (ms > 3000) console.error('TIMER', ms, new Error().stack?.split('\n').slice(2,8).join(' | ')); return _st(fn, ms, ...a); };
-import net from 'node:net';
-const _d = net.Socket.prototype.destroy;
-(net.Socket.prototype as any).destroy = function (this: any, ...a: any[]) { if ((globalThis as any).__trace) console.error('DESTROY', this.localPort, this.remotePort, new Error().stack?.split('\n').slice(2,10).join(' | ')); return _d.apply(this, a as any); };
 const tokenArt = loadArtifact('ConclaveToken');
 const registryArt = loadArtifact('Registry');
 const tokenAbi = tokenArt.abi as unknown as ContractAbi;
@@ -44,8 +39,9 @@ describe('web3.js v4', () => {
   let deployBlock: bigint;
 
   before(async () => {
-    node = await startTestNode({ log: ((level: string, msg: string, data?: unknown) => { console.error('NODELOG', Date.now(), level, msg, JSON.stringify(data)); }) as any });
+    node = await startTestNode();
     web3 = new Web3(node.url);
+    fastPolling(web3);
     const accounts = await web3.eth.getAccounts();
     from = accounts[0]!;
     // Deploy through the node's account: eth_sendTransaction.
@@ -59,7 +55,6 @@ describe('web3.js v4', () => {
 
   after(async () => {
     await node?.stop();
-    setTimeout(() => { console.error('RES', process.getActiveResourcesInfo()); }, 1000).unref();
   });
 
   const tokenAt = () => new web3.eth.Contract(tokenAbi, tokenAddress);
@@ -98,7 +93,7 @@ describe('web3.js v4', () => {
     assert.equal(await token.methods.balanceOf(from).call({}, deployBlock), SUPPLY);
     assert.equal(await web3.eth.getBalance(to), 0n);
 
-    const events = await token.getPastEvents('Transfer', { filter: { to }, fromBlock: 0, toBlock: 'latest' });
+    const events = await pastTransfers(token, { filter: { to }, fromBlock: 0, toBlock: 'latest' });
     assert.equal(events.length, 1);
     const e = events[0]!;
     assert.ok(typeof e !== 'string');
@@ -106,17 +101,18 @@ describe('web3.js v4', () => {
     assert.equal(e.transactionHash, receipt.transactionHash);
     assert.equal(e.blockNumber, receipt.blockNumber);
 
-    const mints = await token.getPastEvents('Transfer', { filter: { from: ZERO }, fromBlock: 0 });
+    const mints = await pastTransfers(token, { filter: { from: ZERO }, fromBlock: 0 });
     assert.equal(mints.length, 1);
     assert.ok(typeof mints[0] !== 'string');
     assert.equal(mints[0]!.returnValues.value, SUPPLY);
     // A block range that ends before the transfer excludes it.
-    const none = await token.getPastEvents('Transfer', { filter: { to }, fromBlock: 0, toBlock: before });
+    const none = await pastTransfers(token, { filter: { to }, fromBlock: 0, toBlock: before });
     assert.equal(none.length, 0);
   });
 
   test('a local wallet account (eth_sendRawTransaction): deploy and send', async () => {
     const local = new Web3(node.url);
+    fastPolling(local);
     const [acct] = local.eth.accounts.wallet.add(DEV_KEY_1);
     assert.ok(acct);
     assert.equal(acct.address.toLowerCase(), DEV_ADDRESS_1);
@@ -168,14 +164,14 @@ describe('web3.js v4', () => {
       return true;
     });
     // send: web3 estimates gas first; the estimate reverts with the same error.
-    await assert.rejects(registry.methods.register('', 1n).send({ from, value: MIN_DEPOSIT.toString() }), (e: any) => {
+    await assert.rejects(async () => void (await registry.methods.register('', 1n).send({ from, value: MIN_DEPOSIT.toString() })), (e: any) => {
       const cause = e.cause ?? e;
       assert.equal(cause.errorName, 'EmptyName', explain(e));
       return true;
     });
     // NotOwner(caller) with the caller as argument.
     const other = (await web3.eth.getAccounts())[3]!;
-    await assert.rejects(registry.methods.setMinDeposit(0n).send({ from: other }), (e: any) => {
+    await assert.rejects(async () => void (await registry.methods.setMinDeposit(0n).send({ from: other })), (e: any) => {
       const cause = e.cause ?? e;
       assert.equal(cause.errorName, 'NotOwner', explain(e));
       assert.equal(String(cause.errorArgs?.caller).toLowerCase(), other.toLowerCase());
@@ -190,7 +186,9 @@ describe('web3.js v4', () => {
   });
 
   test('subscriptions over WebSocketProvider: newBlockHeaders and logs', async () => {
-    const wsWeb3 = new Web3(new WebSocketProvider(node.wsUrl));
+    // No auto-reconnect: web3's close listener survives disconnect(), so a socket closed
+    // by the node's shutdown would otherwise be redialled for 5 × 5 s.
+    const wsWeb3 = new Web3(new WebSocketProvider(node.wsUrl, {}, { autoReconnect: false }));
     try {
       const start = await wsWeb3.eth.getBlockNumber();
       const heads = collector<{ number: bigint; hash: string }>((h) => BigInt(h.number) > start);
@@ -201,7 +199,7 @@ describe('web3.js v4', () => {
       const transferTopic = wsWeb3.utils.sha3('Transfer(address,address,uint256)')!;
       const toTopic = '0x' + to.slice(2).toLowerCase().padStart(64, '0');
       const logs = collector<any>(() => true);
-      const logSub = await wsWeb3.eth.subscribe('logs', { address: tokenAddress, topics: [transferTopic, null, toTopic] });
+      const logSub = await wsWeb3.eth.subscribe('logs', { address: tokenAddress, topics: [transferTopic, null as unknown as string, toTopic] });
       logSub.on('data', (l: any) => logs.push(l));
 
       // A contract-level subscription too (contract.events.Transfer).
@@ -230,15 +228,23 @@ describe('web3.js v4', () => {
       await logSub.unsubscribe();
       await evSub.unsubscribe();
     } finally {
-      await wsWeb3.eth.clearSubscriptions?.().catch(() => undefined);
-      const pr = wsWeb3.provider as any;
-      const sock = pr._socketConnection;
-      sock.on('close', (c: any) => console.error('CLOSE', c, sock._closeFrameReceived, sock._closeFrameSent, sock.readyState, Date.now())); console.error('STATE', sock.readyState, pr.getStatus(), pr.getPendingRequestQueueSize(), pr.getSentRequestsQueueSize());
-      console.error('DISCONNECT', Date.now()); (globalThis as any).__trace = true; sock.on('error', (e: any) => console.error('SOCKERR', e.message)); sock._socket.on('end', () => console.error('TCPEND')); sock._socket.on('close', (h: any) => console.error('TCPCLOSE', h)); sock._socket.on('error', (e: any) => console.error('TCPERR', e.message));
-      pr.disconnect();
+      await Promise.resolve(wsWeb3.eth.clearSubscriptions()).catch(() => undefined);
+      (wsWeb3.provider as WebSocketProvider).disconnect();
+      // Let the close handshake finish before the node goes away.
+      await new Promise((r) => setTimeout(r, 100));
     }
   });
 });
+
+/** getPastEvents('Transfer', …): the ABI is loaded at run time, so its event names are not in the types. */
+function pastTransfers(contract: { getPastEvents: (...args: any[]) => Promise<unknown> }, options: Record<string, unknown>) {
+  return contract.getPastEvents('Transfer', options) as Promise<EventLog[]>;
+}
+
+/** Blocks are cut at once: poll for receipts every 50 ms instead of web3's default 1 s. */
+function fastPolling(w: Web3): void {
+  w.setConfig({ transactionPollingInterval: 50, transactionReceiptPollingInterval: 50 });
+}
 
 function explain(e: any): string {
   return `${e?.name}: ${e?.message}; cause ${e?.cause?.name}: ${e?.cause?.message}`;
