@@ -6,9 +6,9 @@ import type { TypedTransaction } from '@ethereumjs/tx';
 import { bytesToHex, createZeroAddress, hexToBytes, KECCAK256_NULL, KECCAK256_RLP } from '@ethereumjs/util';
 import { createVM, encodeReceipt, runTx, type VM } from '@ethereumjs/vm';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { keccak_256 } from '@noble/hashes/sha3.js';
 import type { BlockEvent } from '../boundary/messages.ts';
 import { LedgerCorruptError } from '../ledger/errors.ts';
+import { keccak256 } from '../crypto/ethCrypto.ts';
 import type { Ledger } from '../ledger/Ledger.ts';
 import { History } from '../state/History.ts';
 import { JournaledStateManager } from '../state/JournaledStateManager.ts';
@@ -40,6 +40,13 @@ export interface StoredBlock {
   receipts: StoredReceipt[];
   hash: string;
   txIndex: Map<string, number>;
+  /** The receipts in JSON-RPC shape, formatted on first use. */
+  receiptsJson?: Record<string, unknown>[];
+}
+
+/** A block's receipts in JSON-RPC shape, formatted once per cached block. */
+export function receiptsJson(s: StoredBlock): Record<string, unknown>[] {
+  return (s.receiptsJson ??= formatReceipts(s.block, s.senders, s.receipts));
 }
 
 export interface ChainOptions {
@@ -187,7 +194,7 @@ export class Chain {
       baseFeePerGas: parent.calcNextBaseFee(),
       coinbase: createZeroAddress(),
       // No beacon chain: the randomness field is derived from the parent, deterministically.
-      mixHash: keccak_256(this.headBlock.hash()),
+      mixHash: keccak256(this.headBlock.hash()),
       withdrawalsRoot: KECCAK256_RLP,
       blobGasUsed: 0n,
       excessBlobGas: 0n,
@@ -273,7 +280,7 @@ export class Chain {
       receipts,
       this.world.takeChanges(),
     );
-    const json = formatReceipts(block, stored.senders, receipts);
+    const json = receiptsJson(stored);
     return {
       number: block.header.number,
       hash: stored.hash,

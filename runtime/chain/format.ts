@@ -1,4 +1,5 @@
 import type { Block, BlockHeader } from '@ethereumjs/block';
+import type { Common } from '@ethereumjs/common';
 import { Capability, type TypedTransaction } from '@ethereumjs/tx';
 import { bigIntToHex, bytesToHex, intToHex } from '@ethereumjs/util';
 import { Bloom } from '@ethereumjs/vm';
@@ -138,15 +139,15 @@ export function formatReceipts(block: Block, senders: string[], receipts: Stored
       gasUsed: bigIntToHex(r.gasUsed),
       contractAddress: r.contractAddress ?? null,
       logs,
-      logsBloom: bytesToHex(bloomOf(r.logs)),
+      logsBloom: bytesToHex(bloomOf(r.logs, block.common)),
       status: intToHex(r.status),
       effectiveGasPrice: bigIntToHex(effectiveGasPrice(tx, baseFee)),
     };
   });
 }
 
-function bloomOf(logs: StoredReceiptLog[]): Uint8Array {
-  const bloom = new Bloom();
+function bloomOf(logs: StoredReceiptLog[], common: Common): Uint8Array {
+  const bloom = new Bloom(undefined, common);
   for (const [address, topics] of logs) {
     bloom.add(address);
     for (const topic of topics) bloom.add(topic);

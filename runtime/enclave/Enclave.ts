@@ -4,6 +4,8 @@ import type { CallRequest, EnclaveConfig, HostToEnclave, InitResult, OrderResult
 import { Chain } from '../chain/Chain.ts';
 import { createChainCommon } from '../chain/common.ts';
 import { DevAccounts } from '../chain/devAccounts.ts';
+import { initEthCrypto } from '../crypto/ethCrypto.ts';
+import { cacheJumpAnalysis } from '../evm/cacheJumpAnalysis.ts';
 import { LedgerCorruptError } from '../ledger/errors.ts';
 import { Ledger } from '../ledger/Ledger.ts';
 import { loadPlatformSecret } from '../ledger/platformSecret.ts';
@@ -67,7 +69,8 @@ export class Enclave {
       throw new LedgerCorruptError(`meta value "chainId" is missing but the ledger holds blocks 0..${head} (tampered)`, undefined, 'meta');
     }
     if (!stored) ledger.setMeta('chainId', hexBytes(chainId));
-    const common = createChainCommon(chainId);
+    const common = createChainCommon(chainId, await initEthCrypto());
+    await cacheJumpAnalysis();
     this.dev = new DevAccounts(config.devMnemonic, config.devAccounts);
     this.chain = await Chain.open({
       common,

@@ -4,6 +4,7 @@ import { RLP } from '@ethereumjs/rlp';
 import { bytesToBigInt, bytesToHex } from '@ethereumjs/util';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { Chain, QueuedTx } from '../chain/Chain.ts';
+import { keccak256 } from '../crypto/ethCrypto.ts';
 import { EnclaveFailure, invalidInput } from './EnclaveFailure.ts';
 
 /**
@@ -50,15 +51,16 @@ export class TxPool {
     const hash = bytesToHex(tx.hash());
     if (this.pending.has(hash) || this.chain.ledger.seqOfTx(tx.hash()) !== undefined) throw invalidInput('already known');
     if (!tx.isSigned()) throw invalidInput('invalid sender: transaction is not signed');
-    let sender: string;
+    let publicKey: Uint8Array;
     try {
-      sender = tx.getSenderAddress().toString();
+      publicKey = tx.getSenderPublicKey();
     } catch {
       throw invalidInput('invalid sender');
     }
+    const sender = addressOf(publicKey);
     this.validate(tx, sender);
     this.add({ tx, sender, hash });
-    return { hash, envelope: this.seal(sender, raw) };
+    return { hash, envelope: this.seal(publicKey, raw) };
   }
 
   private validate(tx: TypedTransaction, sender: string): void {
@@ -128,7 +130,11 @@ export class TxPool {
     if (mine?.size === 0) this.bySender.delete(item.sender);
   }
 
-  /** Opens an envelope from the ordering log into an executable transaction. */
+  /**
+   * Opens an envelope from the ordering log into an executable transaction. The
+   * envelope carries the sender's public key, recovered at admission, so execution
+   * never recovers a signature again.
+   */
   open(envelope: Uint8Array): QueuedTx {
     let plain: Buffer;
     try {
@@ -138,17 +144,22 @@ export class TxPool {
     } catch {
       throw new EnclaveFailure('invalidInput', 'ordering log entry failed authentication');
     }
-    const sender = bytesToHex(plain.subarray(0, 20));
-    const tx = createTxFromRLP(plain.subarray(20), { common: this.common });
-    return { tx, sender, hash: bytesToHex(tx.hash()) };
+    const publicKey = plain.subarray(0, 64);
+    const raw = plain.subarray(64);
+    const pooled = this.pending.get(bytesToHex(keccak256(raw)));
+    if (pooled) return pooled;
+    const tx = createTxFromRLP(raw, { common: this.common });
+    // The cache is ethereumjs's own slot for a recovered key (the tx object is frozen, its cache is not).
+    tx.cache.senderPubKey = publicKey;
+    return { tx, sender: addressOf(publicKey), hash: bytesToHex(tx.hash()) };
   }
 
-  private seal(sender: string, raw: Uint8Array): Uint8Array {
+  private seal(publicKey: Uint8Array, raw: Uint8Array): Uint8Array {
     // A random 96-bit IV per envelope under a key used for one run: far below the
     // 2^32 messages at which random IVs risk a repeat.
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.envelopeKey, iv);
-    const body = cipher.update(Buffer.concat([Buffer.from(sender.slice(2), 'hex'), raw]));
+    const body = cipher.update(Buffer.concat([publicKey, raw]));
     cipher.final();
     return new Uint8Array(Buffer.concat([iv, body, cipher.getAuthTag()]));
   }
@@ -182,6 +193,11 @@ function signedChainId(raw: Uint8Array, type: number): bigint | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The address of an uncompressed public key (64 bytes, no prefix). */
+function addressOf(publicKey: Uint8Array): string {
+  return bytesToHex(keccak256(publicKey).subarray(12));
 }
 
 function firstLine(err: unknown): string {

@@ -2,8 +2,8 @@ import { createBlock, type Block } from '@ethereumjs/block';
 import { createTx, type TypedTransaction } from '@ethereumjs/tx';
 import { bigIntToHex, bytesToHex, createAddressFromString, hexToBytes, KECCAK256_NULL_S, setLengthLeft, bigIntToBytes } from '@ethereumjs/util';
 import type { BlockRef, CallRequest, LogFilter, Query } from '../boundary/messages.ts';
-import type { Chain } from '../chain/Chain.ts';
-import { formatLog, formatReceipts, formatTransaction } from '../chain/format.ts';
+import { receiptsJson, type Chain } from '../chain/Chain.ts';
+import { formatLog, formatTransaction } from '../chain/format.ts';
 import type { StateReader } from '../state/types.ts';
 import { EnclaveFailure, invalidInput, invalidParams } from './EnclaveFailure.ts';
 import type { TxPool } from './TxPool.ts';
@@ -72,7 +72,7 @@ export class Reads {
         const seq = this.resolve(query.block, false);
         if (seq === undefined) return null;
         const s = this.chain.stored(seq);
-        return formatReceipts(s.block, s.senders, s.receipts);
+        return receiptsJson(s);
       }
       case 'logs':
         return this.logs(query.filter);
@@ -120,7 +120,7 @@ export class Reads {
     const found = this.locate(hash);
     if (!found) return null;
     // Receipts of one block are formatted together: log indexes run across the block.
-    return formatReceipts(found.stored.block, found.stored.senders, found.stored.receipts)[found.index];
+    return receiptsJson(found.stored)[found.index];
   }
 
   private locate(hash: string) {

@@ -8,7 +8,7 @@ import {
   KECCAK256_RLP,
   unpadBytes,
 } from '@ethereumjs/util';
-import { keccak_256 as keccak256 } from '@noble/hashes/sha3.js';
+import { keccak256 } from '../crypto/ethCrypto.ts';
 import type { AccountRecord, StateStore } from './types.ts';
 
 type Undo =

@@ -1,6 +1,7 @@
 import { RLP } from '@ethereumjs/rlp';
 import { createMPT, type MerklePatriciaTrie } from '@ethereumjs/mpt';
 import { bigIntToUnpaddedBytes, hexToBytes, KECCAK256_RLP } from '@ethereumjs/util';
+import { keccak256 } from '../crypto/ethCrypto.ts';
 import type { AccountRecord, StateStore } from './types.ts';
 
 /** What one block changed: the new values (for the ledger) and the old ones (for history). */
@@ -191,5 +192,5 @@ const NON_EMPTY_ROOT = new Uint8Array(32).fill(1);
 function newTrie(): Promise<MerklePatriciaTrie> {
   // Keys are hashed by the trie (secure trie, as Ethereum's state trie is); stale nodes
   // are pruned so memory follows live state, not history.
-  return createMPT({ useKeyHashing: true, useNodePruning: true });
+  return createMPT({ useKeyHashing: true, useNodePruning: true, useKeyHashingFunction: (d) => keccak256(d) });
 }

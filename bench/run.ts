@@ -1,0 +1,504 @@
+/**
+ * npm run bench: the same ERC20 workload against Conclave (started as a user would),
+ * the Hardhat node, Anvil and the raw @ethereumjs/vm loop, one peer at a time.
+ *
+ *   npm run bench
+ *   npm run bench -- --n 500 --sustained 2000 --peers conclave,anvil
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import { Command, InvalidArgumentError } from 'commander';
+import { DEV_ADDRESSES, recipientAddress } from './accounts.ts';
+import {
+  BenchError,
+  callThroughput,
+  checkVerification,
+  holdersOf,
+  latency,
+  sustained,
+  throughput,
+  verifyReceipts,
+  waitForReceipts,
+  type CallResult,
+  type LatencyResult,
+  type SustainedResult,
+  type ThroughputResult,
+} from './load.ts';
+import {
+  ALL_PEERS,
+  conclaveHome,
+  dirBytes,
+  freePort,
+  killAllStarted,
+  rssBytes,
+  startAnvil,
+  startConclave,
+  startHardhat,
+  waitForRpc,
+  type ConclaveHome,
+  type PeerName,
+  type PeerProcess,
+} from './peers.ts';
+import { machine, mib, Progress, renderTable, writeResults, type Row } from './report.ts';
+import { RpcClient } from './rpc.ts';
+import { VmPeer, type VmRun } from './vmpeer.ts';
+import { buildWorkload, CHAIN_ID, type Phase, type Workload } from './workload.ts';
+import { artifactPath } from '../contracts/artifacts.ts';
+import { ROOT } from './peers.ts';
+
+// ---------------------------------------------------------------- options
+
+const int = (min: number) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`an integer >= ${min} expected`);
+  return n;
+};
+const num = (min: number) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min) throw new InvalidArgumentError(`a number >= ${min} expected`);
+  return n;
+};
+const peerList = (v: string): PeerName[] => {
+  const list = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const p of list) if (!ALL_PEERS.includes(p as PeerName)) throw new InvalidArgumentError(`unknown peer "${p}" (one of ${ALL_PEERS.join(', ')})`);
+  return [...new Set(list)] as PeerName[];
+};
+
+const program = new Command()
+  .name('bench')
+  .description('ERC20 transfer throughput, latency, eth_call throughput, a sustained run and restart time: Conclave vs Hardhat, Anvil and the raw VM.')
+  .option('--n <count>', 'transfers per throughput test', int(1), 5000)
+  .option('--concurrency <count>', 'in-flight requests for the concurrent tests', int(1), 64)
+  .option('--senders <count>', 'sending accounts (default: the concurrency)', int(1))
+  .option('--peers <list>', `comma list of ${ALL_PEERS.join(',')}`, peerList, ALL_PEERS)
+  .option('--sustained <count>', 'transfers per sustained run (two runs; 0 to skip)', int(0), 100_000)
+  .option('--sustained-peers <list>', 'peers that do the sustained run', peerList, ['conclave'] as PeerName[])
+  .option('--window <count>', 'transfers per sustained-run window', int(1), 10_000)
+  .option('--backlog <count>', 'sustained run: at most this many transfers sent but not yet in a block (0: no limit)', int(0), 0)
+  .option('--latency-rate <tps>', 'offered load of the latency test (tx/s)', num(1), 1000)
+  .option('--latency-seconds <s>', 'duration of the latency test', num(0), 5)
+  .option('--call-seconds <s>', 'duration of the eth_call test', num(0), 5)
+  .option('--max-fee-gwei <gwei>', 'maxFeePerGas of every transfer', num(0), 100)
+  .option('--tip-gwei <gwei>', 'maxPriorityFeePerGas of every transfer', num(0), 1)
+  .option('--stall-seconds <s>', 'fail a test when nothing progresses this long', num(1), 120)
+  .option('--keep-data', 'keep the Conclave data directory', false);
+
+program.parse();
+const opts = program.opts<{
+  n: number;
+  concurrency: number;
+  senders?: number;
+  peers: PeerName[];
+  sustained: number;
+  sustainedPeers: PeerName[];
+  window: number;
+  backlog: number;
+  latencyRate: number;
+  latencySeconds: number;
+  callSeconds: number;
+  maxFeeGwei: number;
+  tipGwei: number;
+  stallSeconds: number;
+  keepData: boolean;
+}>();
+const senderCount = opts.senders ?? opts.concurrency;
+if (opts.tipGwei > opts.maxFeeGwei) program.error(`--tip-gwei (${opts.tipGwei}) must not exceed --max-fee-gwei (${opts.maxFeeGwei})`);
+const stallMs = opts.stallSeconds * 1000;
+const gwei = (g: number) => BigInt(Math.round(g * 1e9));
+
+// ---------------------------------------------------------------- results
+
+interface PeerResult {
+  command?: string;
+  setupSeconds?: number;
+  c1?: ThroughputResult | VmRun;
+  cN?: ThroughputResult | VmRun;
+  latency?: LatencyResult;
+  call?: CallResult;
+  sustained?: {
+    runs: SustainedResult[];
+    dataBytes?: number[];
+    dataBytesPerTx?: number[];
+    rssGrowthPercent?: number | null;
+  };
+  restart?: {
+    afterSigkillSeconds?: number;
+    afterSigtermSeconds?: number;
+    shutdownSeconds?: number;
+    headBefore?: string;
+    headAfterSigkill?: string;
+    headAfterSigterm?: string;
+  };
+  errors: { test: string; message: string }[];
+  nodeProblems?: string[];
+}
+
+const results: Partial<Record<PeerName, PeerResult>> = {};
+const info = machine();
+const progress = new Progress();
+const log = (msg: string) => progress.log(msg);
+
+// ---------------------------------------------------------------- cleanup
+
+let interrupted = false;
+const homes: ConclaveHome[] = [];
+function cleanupSync(): void {
+  const pids = killAllStarted();
+  if (pids.length) process.stderr.write(`bench: stopped started processes ${pids.join(', ')}\n`);
+  if (!opts.keepData) for (const h of homes) h.cleanup();
+}
+process.on('exit', cleanupSync);
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(sig, () => {
+    if (interrupted) return;
+    interrupted = true;
+    progress.stop();
+    process.stderr.write(`\nbench: ${sig}, stopping\n`);
+    cleanupSync();
+    try {
+      writeResults({ machine: info, options: opts, interrupted: true, results }, info.date);
+    } catch {
+      /* best effort */
+    }
+    process.exit(130);
+  });
+}
+
+// ---------------------------------------------------------------- per peer
+
+async function sendSetup(client: RpcClient, w: Workload): Promise<void> {
+  progress.start('setup (deploy ERC20, fund senders)', w.setup.length);
+  let i = 0;
+  for (const s of w.setup) {
+    const res = await client.raw(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_sendRawTransaction', params: [s.raw] }));
+    if (res.error) throw new BenchError(`setup "${s.what}" refused: ${res.error.message} (code ${res.error.code})`);
+    progress.update(++i, 'sending');
+  }
+  progress.update(i, 'receipts');
+  await waitForReceipts(client, w.setup.map((s) => s.hash), stallMs);
+  const v = await verifyReceipts(client, w.setup.map((s) => s.hash));
+  checkVerification(v, 'setup');
+  const code = await client.call<string>('eth_getCode', [w.token, 'latest']);
+  if (!code || code === '0x') throw new BenchError(`setup: no code at the token address ${w.token}`);
+  progress.stop();
+}
+
+async function runRpcPeer(name: Exclude<PeerName, 'vm'>, w: Workload, r: PeerResult): Promise<void> {
+  let home: ConclaveHome | undefined;
+  const port = await freePort();
+  log(`\n== ${name}: starting`);
+  let proc: PeerProcess;
+  if (name === 'conclave') {
+    home = conclaveHome();
+    homes.push(home);
+    proc = await startConclave(home, port);
+  } else if (name === 'hardhat') proc = await startHardhat(port);
+  else proc = await startAnvil(port);
+  r.command = proc.command;
+  log(`${name}: pid ${proc.pid}, ${proc.url}`);
+  let client = new RpcClient(proc.url, opts.concurrency + 2);
+  let txBroken: string | undefined;
+  const attempt = async <T>(test: string, needsTx: boolean, fn: () => Promise<T>): Promise<T | undefined> => {
+    if (interrupted) return undefined;
+    if (needsTx && txBroken) {
+      r.errors.push({ test, message: `skipped: ${txBroken} failed earlier (nonces no longer line up)` });
+      return undefined;
+    }
+    try {
+      return await fn();
+    } catch (err) {
+      progress.stop();
+      const message = (err as Error).message;
+      r.errors.push({ test, message });
+      log(`${name}: ${test} FAILED: ${message}`);
+      if (needsTx) txBroken = test;
+      if (proc.exited()) throw new BenchError(`${name} exited; last output:\n${proc.output().slice(-3000)}`);
+      return undefined;
+    }
+  };
+  try {
+    const chainId = BigInt(await client.call<string>('eth_chainId'));
+    if (chainId !== CHAIN_ID) throw new BenchError(`${name}: chain id ${chainId}, expected ${CHAIN_ID}`);
+    const t0 = performance.now();
+    await attempt('setup', true, () => sendSetup(client, w));
+    r.setupSeconds = (performance.now() - t0) / 1000;
+
+    const phase = (p: string) => w.phases.get(p)!;
+    const tp = (label: string, ph: Phase, c: number) =>
+      attempt(label, true, async () => {
+        progress.start(`${name}: ${ph.count} transfers c=${c}`, ph.count, 'tx');
+        const res = await throughput(client, ph, c, stallMs, (n, stage) => progress.update(n, stage));
+        progress.stop();
+        log(`${name}: transfers c=${c}: ${res.tps.toFixed(0)} tx/s (${res.seconds.toFixed(2)} s, sends done at ${res.sendSeconds.toFixed(2)} s, ${res.blocks} blocks)`);
+        return res;
+      });
+    r.c1 = await tp('transfers c=1', phase('c1'), 1);
+    r.cN = await tp(`transfers c=${opts.concurrency}`, phase('cN'), opts.concurrency);
+
+    const lat = phase('latency');
+    if (lat.count > 0) {
+      r.latency = await attempt('latency', true, async () => {
+        progress.start(`${name}: latency @${opts.latencyRate} tx/s`, lat.count, 'tx');
+        const res = await latency(client, proc.wsUrl, lat, opts.latencyRate, stallMs, (n, stage) => progress.update(n, stage));
+        progress.stop();
+        log(
+          `${name}: latency @${opts.latencyRate} tx/s offered (${res.sentTps.toFixed(0)} sent): p50 ${res.p50.toFixed(1)} ms, p99 ${res.p99.toFixed(1)} ms, max ${res.max.toFixed(1)} ms (${res.blocks} blocks, heads by ${res.headSource})`,
+        );
+        return res;
+      });
+    }
+
+    if (opts.callSeconds > 0 && r.setupSeconds !== undefined && !r.errors.some((e) => e.test === 'setup')) {
+      r.call = await attempt(`eth_call c=${opts.concurrency}`, false, async () => {
+        const holders = r.c1
+          ? holdersOf(phase('c1'))
+          : [{ address: DEV_ADDRESSES[0]!, balance: 10n ** 24n * BigInt(senderCount) }];
+        progress.start(`${name}: eth_call c=${opts.concurrency}`, Math.round(opts.callSeconds), 's');
+        const t = performance.now();
+        const res = await callThroughput(client, w.token, holders, opts.concurrency, opts.callSeconds, (n) =>
+          progress.update(Math.min(Math.round((performance.now() - t) / 1000), Math.round(opts.callSeconds)), `${n} calls`),
+        );
+        progress.stop();
+        log(`${name}: eth_call c=${opts.concurrency}: ${res.cps.toFixed(0)} calls/s${res.errors.length ? ` (errors: ${JSON.stringify(res.errors)})` : ''}`);
+        return res;
+      });
+    }
+
+    if (opts.sustained > 0 && opts.sustainedPeers.includes(name)) {
+      const s: NonNullable<PeerResult['sustained']> = { runs: [] };
+      r.sustained = s;
+      const rss = () => rssBytes(proc.pid);
+      for (const pname of ['sustained1', 'sustained2']) {
+        const ph = phase(pname);
+        const res = await attempt(`${pname} (${ph.count} transfers)`, true, async () => {
+          const before = home ? dirBytes(home.dataDir) : undefined;
+          progress.start(`${name}: ${pname} c=${opts.concurrency}`, ph.count, 'tx');
+          const res = await sustained(client, proc.wsUrl, ph, opts.concurrency, opts.window, opts.backlog, rss, stallMs, (inc, sent) =>
+            progress.update(inc, `sent ${sent}`),
+          );
+          progress.stop();
+          if (home && before !== undefined) {
+            const after = dirBytes(home.dataDir);
+            (s.dataBytes ??= []).push(after);
+            (s.dataBytesPerTx ??= []).push((after - before) / ph.count);
+          }
+          log(
+            `${name}: ${pname}: ${res.tps.toFixed(0)} tx/s overall; windows ${res.windows.map((x) => x.tps.toFixed(0)).join(', ')} tx/s; RSS ${mib(res.rssStartBytes).toFixed(0)} -> ${mib(res.rssEndBytes).toFixed(0)} MiB`,
+          );
+          return res;
+        });
+        if (!res) break;
+        s.runs.push(res);
+      }
+      if (s.runs.length === 2 && s.runs[0]!.rssEndBytes && s.runs[1]!.rssEndBytes) {
+        s.rssGrowthPercent = ((s.runs[1]!.rssEndBytes - s.runs[0]!.rssEndBytes) / s.runs[0]!.rssEndBytes) * 100;
+      }
+    }
+
+    if (name === 'conclave' && home) {
+      const h = home;
+      const rs: NonNullable<PeerResult['restart']> = {};
+      r.restart = rs;
+      await attempt('restart', false, async () => {
+        rs.headBefore = BigInt(await client.call<string>('eth_blockNumber')).toString();
+        await client.close();
+        r.nodeProblems = proc.problems();
+        const restart = async (signal: 'SIGKILL' | 'SIGTERM') => {
+          log(`${name}: ${signal}, then restart on the same data directory`);
+          const stopped = await proc.stop(signal, 60_000);
+          if (signal === 'SIGTERM') rs.shutdownSeconds = stopped.ms / 1000;
+          const t = performance.now();
+          const starting = startConclave(h, port);
+          starting.catch(() => {});
+          let exited = false;
+          void starting.then((p) => (proc = p)).catch(() => (exited = true));
+          const res = await waitForRpc(`http://127.0.0.1:${port}`, t, 300_000, () => exited);
+          proc = await starting;
+          log(`${name}: restart after ${signal}: ${(res.ms / 1000).toFixed(2)} s to the first eth_blockNumber (head ${res.head})`);
+          if (res.head < BigInt(rs.headBefore!)) throw new BenchError(`after ${signal} the head is ${res.head}, before it was ${rs.headBefore}`);
+          return res;
+        };
+        const k = await restart('SIGKILL');
+        rs.afterSigkillSeconds = k.ms / 1000;
+        rs.headAfterSigkill = k.head.toString();
+        const t = await restart('SIGTERM');
+        rs.afterSigtermSeconds = t.ms / 1000;
+        rs.headAfterSigterm = t.head.toString();
+      });
+      client = new RpcClient(proc.url, 2);
+    }
+  } finally {
+    progress.stop();
+    await client.close();
+    r.nodeProblems = [...new Set([...(r.nodeProblems ?? []), ...proc.problems()])];
+    const stopped = await proc.stop('SIGTERM', 30_000);
+    log(`${name}: stopped (pid ${proc.pid}, exit ${stopped.code ?? stopped.signal})`);
+    if (home && !opts.keepData) home.cleanup();
+    else if (home) log(`${name}: data kept in ${home.dir}`);
+  }
+}
+
+async function runVm(w: Workload, r: PeerResult): Promise<void> {
+  log(`\n== vm: in-process @ethereumjs/vm runTx loop`);
+  const vm = await VmPeer.create();
+  await vm.runSetup(w.setup);
+  for (const [key, label] of [
+    ['c1', 'c1'],
+    ['cN', 'cN'],
+  ] as const) {
+    const ph = w.phases.get(key)!;
+    progress.start(`vm: ${ph.count} transfers (runTx loop)`, ph.count, 'tx');
+    const res = await vm.runPhase(ph, (n) => progress.update(n));
+    progress.stop();
+    if (res.failed) r.errors.push({ test: label, message: `${res.failed} transfers reverted in the VM` });
+    log(`vm: ${res.tps.toFixed(0)} tx/s (${(res.ms / 1000).toFixed(2)} s)`);
+    r[label] = res;
+  }
+}
+
+// ---------------------------------------------------------------- main
+
+function summaryRows(peers: PeerName[]): Row[] {
+  const get = <T>(p: PeerName, f: (r: PeerResult) => T | undefined) => (results[p] ? f(results[p]!) : undefined);
+  const rows: Row[] = [];
+  const row = (metric: string, unit: string, better: Row['better'], f: (r: PeerResult) => number | string | undefined) => {
+    const values: Row['values'] = {};
+    for (const p of peers) {
+      const v = get(p, f);
+      if (v !== undefined) values[p] = v;
+    }
+    rows.push({ metric, unit, better, values });
+  };
+  row('ERC20 transfers, c=1', 'tx/s', 'higher', (r) => r.c1?.tps);
+  row(`ERC20 transfers, c=${opts.concurrency}`, 'tx/s', 'higher', (r) => r.cN?.tps);
+  row(`latency p50 @${opts.latencyRate} tx/s`, 'ms', 'lower', (r) => r.latency?.p50);
+  row(`latency p99 @${opts.latencyRate} tx/s`, 'ms', 'lower', (r) => r.latency?.p99);
+  row(`eth_call balanceOf, c=${opts.concurrency}`, 'calls/s', 'higher', (r) => r.call?.cps);
+  if (opts.sustained > 0) {
+    const s = (r: PeerResult, i: number) => r.sustained?.runs[i];
+    row(`sustained ${opts.sustained} transfers, run 1`, 'tx/s', 'higher', (r) => s(r, 0)?.tps);
+    row(`sustained ${opts.sustained} transfers, run 2`, 'tx/s', 'higher', (r) => s(r, 1)?.tps);
+    row('sustained: last window / first', 'x', 'higher', (r) => {
+      const w = s(r, 0)?.windows;
+      return w && w.length > 1 ? w[w.length - 1]!.tps / w[0]!.tps : undefined;
+    });
+    row('RSS after run 1', 'MiB', 'lower', (r) => (s(r, 0) ? mib(s(r, 0)!.rssEndBytes) : undefined));
+    row('RSS growth, run 2 over run 1', '%', 'lower', (r) => r.sustained?.rssGrowthPercent ?? undefined);
+    row('data directory per transfer, run 1', 'bytes', 'lower', (r) => r.sustained?.dataBytesPerTx?.[0]);
+  }
+  row('restart after SIGKILL', 's', 'lower', (r) => r.restart?.afterSigkillSeconds);
+  row('restart after SIGTERM', 's', 'lower', (r) => r.restart?.afterSigtermSeconds);
+  return rows.filter((x) => Object.keys(x.values).length > 0);
+}
+
+async function main(): Promise<void> {
+  const peers = opts.peers;
+  process.stderr.write(
+    `bench: ${info.date}; ${info.cores} cores, ${info.cpu}, ${info.memoryGiB} GiB, Node ${info.node}, ${info.platform}\n` +
+      `bench: peers ${peers.join(', ')}; n=${opts.n}, concurrency=${opts.concurrency}, senders=${senderCount}, latency ${opts.latencyRate} tx/s x ${opts.latencySeconds} s, eth_call ${opts.callSeconds} s, sustained ${opts.sustained} x 2 on ${opts.sustainedPeers.filter((p) => peers.includes(p)).join(', ') || 'none'}\n`,
+  );
+
+  if (!fs.existsSync(artifactPath('ConclaveToken'))) {
+    log('bench: contracts/artifacts/ConclaveToken.json missing: npm run compile');
+    const r = spawnSync('npm', ['run', 'compile', '--silent'], { cwd: ROOT, stdio: 'inherit' });
+    if (r.status !== 0) throw new Error('npm run compile failed');
+  }
+
+  const latencyCount = Math.round(opts.latencyRate * opts.latencySeconds);
+  const doSustained = opts.sustained > 0 && opts.sustainedPeers.some((p) => peers.includes(p) && p !== 'vm');
+  const specs = [
+    { name: 'c1', count: opts.n, recipientBase: 0 },
+    { name: 'cN', count: opts.n, recipientBase: opts.n },
+    { name: 'latency', count: latencyCount, recipientBase: 2 * opts.n },
+  ];
+  if (doSustained) {
+    const base = 2 * opts.n + latencyCount;
+    // The second run pays the same recipients: same accounts, no new state.
+    specs.push({ name: 'sustained1', count: opts.sustained, recipientBase: base }, { name: 'sustained2', count: opts.sustained, recipientBase: base });
+  }
+  const total = specs.reduce((a, s) => a + s.count, 0);
+  let signedBefore = 0;
+  let current = '';
+  progress.start('pre-signing transfers', total, 'tx');
+  const tSign = performance.now();
+  const workload = await buildWorkload(
+    senderCount,
+    { maxFeePerGas: gwei(opts.maxFeeGwei), maxPriorityFeePerGas: gwei(opts.tipGwei) },
+    specs,
+    (phase, done, count, cached) => {
+      if (phase !== current) {
+        if (current) signedBefore += specs.find((s) => s.name === current)!.count;
+        current = phase;
+      }
+      progress.update(signedBefore + done, cached ? `${phase} (cached)` : phase);
+    },
+  );
+  progress.stop();
+  log(`bench: ${total} transfers ready in ${((performance.now() - tSign) / 1000).toFixed(1)} s (token ${workload.token}; recipient 0 ${recipientAddress(0)})`);
+
+  for (const p of peers) {
+    if (interrupted) break;
+    const r: PeerResult = { errors: [] };
+    results[p] = r;
+    try {
+      if (p === 'vm') await runVm(workload, r);
+      else await runRpcPeer(p, workload, r);
+    } catch (err) {
+      progress.stop();
+      const message = (err as Error).message;
+      r.errors.push({ test: 'peer', message });
+      log(`${p}: FAILED: ${message}`);
+    }
+  }
+
+  const rows = summaryRows(peers);
+  const table = renderTable(rows, peers);
+  const notes: string[] = [];
+  for (const p of peers) {
+    const r = results[p];
+    if (!r) continue;
+    const cn = r.cN as ThroughputResult | undefined;
+    if (cn && 'blocks' in cn) notes.push(`${p}: c=${opts.concurrency} run used ${cn.blocks} blocks (${cn.txsPerBlock.toFixed(1)} transfers/block)`);
+    for (const [i, run] of (r.sustained?.runs ?? []).entries()) {
+      notes.push(
+        `${p}: sustained run ${i + 1}: windows of ${opts.window}: ${run.windows.map((x) => x.tps.toFixed(0)).join(', ')} tx/s; RSS at windows (MiB): ${run.windows.map((x) => mib(x.rssBytes).toFixed(0)).join(', ')}; ${run.blocks} blocks`,
+      );
+    }
+    if (r.sustained?.dataBytes) notes.push(`${p}: data directory after the sustained runs: ${r.sustained.dataBytes.map((b) => (b / 2 ** 20).toFixed(1) + ' MiB').join(', ')}`);
+    if (r.restart?.shutdownSeconds !== undefined) notes.push(`${p}: clean shutdown (SIGTERM) took ${r.restart.shutdownSeconds.toFixed(2)} s`);
+    for (const e of r.errors) notes.push(`${p}: ERROR in ${e.test}: ${e.message}`);
+    if (r.nodeProblems?.length) notes.push(`${p}: warnings/errors in the node's output:\n    ${r.nodeProblems.slice(0, 20).join('\n    ')}`);
+  }
+  const header = `Conclave bench, ${info.date}\nmachine: ${info.cores} cores, ${info.cpu}, ${info.memoryGiB} GiB RAM, Node ${info.node}, ${info.platform} ${info.kernel}\ncommand: npm run bench -- ${process.argv.slice(2).join(' ')}`.trimEnd();
+  const legend =
+    'ours/peer: Conclave\'s figure divided by the peer\'s (↓: lower is better). hardhat: `hardhat node`, automine; anvil: --block-time 1 --gas-limit 300000000; vm: in-process @ethereumjs/vm runTx loop (default state manager and crypto; no RPC, blocks, roots or disk).';
+  const file = writeResults(
+    {
+      machine: info,
+      command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
+      options: { ...opts, senders: senderCount },
+      rows,
+      results,
+      notes,
+    },
+    info.date,
+  );
+  process.stdout.write(`\n${header}\n\n${table}\n\n${legend}\n${notes.length ? '\n' + notes.map((n) => '- ' + n).join('\n') + '\n' : ''}\nresults: ${file}\n`);
+}
+
+main().then(
+  () => {
+    cleanupSync();
+    // 2: the table is there, but some test failed (see the notes).
+    process.exit(Object.values(results).some((r) => r && r.errors.length) ? 2 : 0);
+  },
+  (err) => {
+    progress.stop();
+    process.stderr.write(`bench: ${(err as Error).stack ?? err}\n`);
+    cleanupSync();
+    process.exit(1);
+  },
+);
