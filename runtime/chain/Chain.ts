@@ -1,6 +1,5 @@
-import { createBlock, createBlockFromRLP, genRequestsRoot, genTransactionsTrieRoot, type Block } from '@ethereumjs/block';
+import { createBlock, createBlockFromRLP, genRequestsRoot, type Block } from '@ethereumjs/block';
 import type { Common } from '@ethereumjs/common';
-import { MerklePatriciaTrie } from '@ethereumjs/mpt';
 import { RLP } from '@ethereumjs/rlp';
 import type { TypedTransaction } from '@ethereumjs/tx';
 import { bytesToHex, createZeroAddress, hexToBytes, KECCAK256_NULL, KECCAK256_RLP } from '@ethereumjs/util';
@@ -12,6 +11,7 @@ import { keccak256 } from '../crypto/ethCrypto.ts';
 import type { Ledger } from '../ledger/Ledger.ts';
 import { History } from '../state/History.ts';
 import { JournaledStateManager } from '../state/JournaledStateManager.ts';
+import { MerkleTrie } from '../state/MerkleTrie.ts';
 import { Overlay } from '../state/Overlay.ts';
 import type { StateReader } from '../state/types.ts';
 import { WorldState } from '../state/WorldState.ts';
@@ -257,14 +257,19 @@ export class Chain {
     if (included.length === 0 && !allowEmpty) return undefined;
 
     const transactions = included.map((q) => q.tx);
-    const receiptTrie = new MerklePatriciaTrie({ common: this.common });
-    for (let i = 0; i < encodedReceipts.length; i++) await receiptTrie.put(RLP.encode(i), encodedReceipts[i]!);
+    const receiptTrie = new MerkleTrie();
+    const transactionTrie = new MerkleTrie();
+    for (let i = 0; i < transactions.length; i++) {
+      const key = RLP.encode(i);
+      receiptTrie.put(key, encodedReceipts[i]!);
+      transactionTrie.put(key, transactions[i]!.serialize());
+    }
     const block = createBlock(
       {
         header: {
           ...headerData,
           stateRoot: await this.world.stateRoot(),
-          transactionsTrie: await genTransactionsTrieRoot(transactions, new MerklePatriciaTrie({ common: this.common })),
+          transactionsTrie: transactionTrie.root(),
           receiptTrie: receiptTrie.root(),
           logsBloom: bloom,
           gasUsed,

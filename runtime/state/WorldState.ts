@@ -1,7 +1,7 @@
 import { RLP } from '@ethereumjs/rlp';
-import { createMPT, type MerklePatriciaTrie } from '@ethereumjs/mpt';
 import { bigIntToUnpaddedBytes, hexToBytes, KECCAK256_RLP } from '@ethereumjs/util';
 import { keccak256 } from '../crypto/ethCrypto.ts';
+import { MerkleTrie } from './MerkleTrie.ts';
 import type { AccountRecord, StateStore } from './types.ts';
 
 /** What one block changed: the new values (for the ledger) and the old ones (for history). */
@@ -36,8 +36,8 @@ export class WorldState implements StateStore {
   /** Keys changed since the last state root. */
   private dirtyAccounts = new Set<string>();
   private dirtySlots = new Map<string, Set<string>>();
-  private accountTrie: MerklePatriciaTrie | undefined;
-  private readonly storageTries = new Map<string, MerklePatriciaTrie>();
+  private readonly accountTrie = new MerkleTrie();
+  private readonly storageTries = new Map<string, MerkleTrie>();
   private readonly storageRoots = new Map<string, Uint8Array>();
 
   account(address: string): AccountRecord | undefined {
@@ -138,32 +138,32 @@ export class WorldState implements StateStore {
    * re-inserted into the tries; unchanged subtrees keep their cached hashes.
    */
   async stateRoot(): Promise<Uint8Array> {
-    if (!this.accountTrie) this.accountTrie = await newTrie();
+    // Secure tries: keys are hashed, as in Ethereum's state and storage tries.
     for (const address of this.dirtyAccounts) {
       const account = this.accounts.get(address);
-      const key = hexToBytes(address as `0x${string}`);
+      const key = keccak256(hexToBytes(address as `0x${string}`));
       if (!account) {
         this.storageTries.delete(address);
         this.storageRoots.delete(address);
         this.dirtySlots.delete(address);
-        await this.accountTrie.del(key);
+        this.accountTrie.del(key);
         continue;
       }
       const slots = this.dirtySlots.get(address);
       if (slots) {
         let trie = this.storageTries.get(address);
-        if (!trie) this.storageTries.set(address, (trie = await newTrie()));
+        if (!trie) this.storageTries.set(address, (trie = new MerkleTrie()));
         const map = this.storageMaps.get(address);
         for (const slot of slots) {
           const value = map?.get(slot);
-          const slotKey = hexToBytes(slot as `0x${string}`);
-          if (value) await trie.put(slotKey, RLP.encode(value));
-          else await trie.del(slotKey);
+          const slotKey = keccak256(hexToBytes(slot as `0x${string}`));
+          if (value) trie.put(slotKey, RLP.encode(value));
+          else trie.del(slotKey);
         }
         this.storageRoots.set(address, trie.root());
       }
       const storageRoot = this.storageRoots.get(address) ?? KECCAK256_RLP;
-      await this.accountTrie.put(
+      this.accountTrie.put(
         key,
         RLP.encode([
           bigIntToUnpaddedBytes(account.nonce),
@@ -189,8 +189,3 @@ export class WorldState implements StateStore {
 /** Stands in for a storage root not yet computed: any value other than the empty root. */
 const NON_EMPTY_ROOT = new Uint8Array(32).fill(1);
 
-function newTrie(): Promise<MerklePatriciaTrie> {
-  // Keys are hashed by the trie (secure trie, as Ethereum's state trie is); stale nodes
-  // are pruned so memory follows live state, not history.
-  return createMPT({ useKeyHashing: true, useNodePruning: true, useKeyHashingFunction: (d) => keccak256(d) });
-}
