@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import { startWorker } from '../enclave/startWorker.ts';
 import type { EnclaveError, EnclaveToHost, HostToEnclave, ReplyValues } from './messages.ts';
 
 type Request = HostToEnclave extends infer M ? (M extends { id: number } ? Omit<M, 'id'> : never) : never;
@@ -22,11 +22,7 @@ export interface EnclaveHandle {
  * the messages declared in ./messages.ts.
  */
 export function startEnclave(): EnclaveHandle {
-  const entry = new URL('../enclave/worker.ts', import.meta.url);
-  // The runtime runs from its TypeScript sources: the worker registers the same loader
-  // as the host (tsx) before it imports its entry point.
-  const bootstrap = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); })`;
-  const worker = new Worker(bootstrap, { eval: true });
+  const worker = startWorker(new URL('../enclave/worker.ts', import.meta.url));
   const waiting = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void }>();
   let nextId = 1;
   let exited = false;

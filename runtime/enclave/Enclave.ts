@@ -11,34 +11,50 @@ import { Ledger } from '../ledger/Ledger.ts';
 import { loadPlatformSecret } from '../ledger/platformSecret.ts';
 import { EnclaveFailure, invalidInput } from './EnclaveFailure.ts';
 import { Reads } from './reads.ts';
+import { Recovery } from './Recovery.ts';
 import { TxPool } from './TxPool.ts';
 
 const DEFAULT_PRIORITY_FEE = 1_000_000_000n;
 
-/** The enclave's request handlers, one per message type. */
+/**
+ * The enclave's request handlers, one per message type. Whatever reads or writes
+ * state runs exclusively, in arrival order, so a read never sees a half-built block;
+ * sender recovery for submissions runs on its own thread meanwhile.
+ */
 export class Enclave {
   private chain?: Chain;
   private pool?: TxPool;
   private reads?: Reads;
   private dev?: DevAccounts;
+  private recovery?: Recovery;
+  private last: Promise<unknown> = Promise.resolve();
 
   async handle(message: HostToEnclave): Promise<unknown> {
     switch (message.type) {
       case 'init':
-        return this.init(message.config);
-      case 'submit':
-        return this.ready().pool.admit(message.raw);
+        return this.exclusive(() => this.init(message.config));
+      case 'submit': {
+        const recovered = await this.recovery?.recover(message.raw);
+        return this.exclusive(() => this.ready().pool.admit(message.raw, recovered));
+      }
       case 'sendTransaction':
-        return this.sendTransaction(message.request);
+        return this.exclusive(() => this.sendTransaction(message.request));
       case 'order':
-        return this.order(message.entries);
+        return this.exclusive(() => this.order(message.entries));
       case 'read':
-        return this.ready().reads.answer(message.query);
+        return this.exclusive(() => this.ready().reads.answer(message.query));
       case 'sign':
         return this.sign(message.request);
       case 'shutdown':
-        return this.shutdown();
+        return this.exclusive(() => this.shutdown());
     }
+  }
+
+  /** Runs `fn` after everything queued before it has finished. */
+  private exclusive<T>(fn: () => T | Promise<T>): Promise<T> {
+    const run = this.last.then(fn, fn);
+    this.last = run.catch(() => {});
+    return run;
   }
 
   private ready() {
@@ -82,6 +98,7 @@ export class Enclave {
       },
     });
     this.pool = new TxPool(this.chain, common);
+    this.recovery = new Recovery(chainId);
     this.reads = new Reads(this.chain, this.pool, () => this.dev!.addresses);
     return {
       chainId,
@@ -147,12 +164,14 @@ export class Enclave {
       : dev.signTypedData(request.address, request.typedData);
   }
 
-  private shutdown(): null {
+  private async shutdown(): Promise<null> {
     if (this.chain) {
       this.chain.snapshot();
       this.chain.ledger.close();
       this.chain = undefined;
     }
+    await this.recovery?.close();
+    this.recovery = undefined;
     return null;
   }
 }

@@ -28,8 +28,11 @@ export class TxPool {
     private readonly common: Common,
   ) {}
 
-  /** Validates a raw signed transaction against the head state and seals it for the log. */
-  admit(raw: Uint8Array): { hash: string; envelope: Uint8Array } {
+  /**
+   * Validates a raw signed transaction against the head state and seals it for the
+   * log. `recovered` is the sender's public key if the recovery thread found it.
+   */
+  admit(raw: Uint8Array, recovered?: Uint8Array): { hash: string; envelope: Uint8Array } {
     const type = raw[0]! <= 0x7f ? raw[0]! : 0;
     if (type === 3 || type === 4) {
       throw invalidInput(
@@ -52,10 +55,16 @@ export class TxPool {
     if (this.pending.has(hash) || this.chain.ledger.seqOfTx(tx.hash()) !== undefined) throw invalidInput('already known');
     if (!tx.isSigned()) throw invalidInput('invalid sender: transaction is not signed');
     let publicKey: Uint8Array;
-    try {
-      publicKey = tx.getSenderPublicKey();
-    } catch {
-      throw invalidInput('invalid sender');
+    if (recovered) {
+      publicKey = recovered;
+      // ethereumjs's own slot for a recovered key (the tx object is frozen, its cache is not).
+      tx.cache.senderPubKey = recovered;
+    } else {
+      try {
+        publicKey = tx.getSenderPublicKey();
+      } catch {
+        throw invalidInput('invalid sender');
+      }
     }
     const sender = addressOf(publicKey);
     this.validate(tx, sender);
@@ -149,7 +158,6 @@ export class TxPool {
     const pooled = this.pending.get(bytesToHex(keccak256(raw)));
     if (pooled) return pooled;
     const tx = createTxFromRLP(raw, { common: this.common });
-    // The cache is ethereumjs's own slot for a recovered key (the tx object is frozen, its cache is not).
     tx.cache.senderPubKey = publicKey;
     return { tx, sender: addressOf(publicKey), hash: bytesToHex(tx.hash()) };
   }

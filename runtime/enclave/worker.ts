@@ -6,18 +6,15 @@ import { Enclave } from './Enclave.ts';
 import { EnclaveFailure } from './EnclaveFailure.ts';
 
 /**
- * The enclave's entry point: one dispatcher over the declared messages. Requests run
- * one at a time, in arrival order, so a read never sees a half-built block.
+ * The enclave's entry point: one dispatcher over the declared messages. The Enclave
+ * orders whatever touches state; the rest (sender recovery, signing) runs alongside.
  */
 const port = parentPort;
 if (!port) throw new Error('runtime/enclave/worker.ts must run in a worker thread');
 
 const enclave = new Enclave();
-let queue: Promise<void> = Promise.resolve();
 
-port.on('message', (message: unknown) => {
-  queue = queue.then(() => handle(message));
-});
+port.on('message', (message: unknown) => void handle(message));
 
 async function handle(message: unknown): Promise<void> {
   const id = typeof (message as { id?: unknown })?.id === 'number' ? (message as { id: number }).id : -1;
