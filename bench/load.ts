@@ -573,6 +573,8 @@ export interface SustainedResult {
   rssEndBytes: number | null;
   rssMaxBytes: number | null;
   blocks: number;
+  /** Base fee of the head block at the end (gwei): blocks fuller than half the gas limit raise it. */
+  baseFeeGweiEnd: number | null;
 }
 
 /**
@@ -662,7 +664,9 @@ export async function sustained(
     checkVerification(v, phase.name);
     const seconds = (tEnd - t0) / 1000;
     const rssEnd = rss ? rss() : null;
+    const head = await client.call<{ baseFeePerGas?: string }>('eth_getBlockByNumber', ['latest', false]).catch(() => null);
     return {
+      baseFeeGweiEnd: head?.baseFeePerGas ? Number(BigInt(head.baseFeePerGas)) / 1e9 : null,
       txs: phase.count,
       seconds,
       tps: phase.count / seconds,

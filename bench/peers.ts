@@ -124,6 +124,8 @@ interface SpawnSpec {
   /** From the ready match: [httpUrl, wsUrl]. */
   urls: (m: RegExpExecArray) => [string, string];
   timeoutMs: number;
+  /** Runs once the process has exited (e.g. removes its temp files). */
+  onExit?: () => void;
 }
 
 const PROBLEM = /\b(error|fatal|panic|warn(ing)?|exception|uncaught)\b/i;
@@ -157,6 +159,11 @@ function spawnPeer(spec: SpawnSpec): Promise<PeerProcess> {
     child.once('exit', (code, signal) => {
       exitInfo = { code, signal };
       started.delete(pid);
+      try {
+        spec.onExit?.();
+      } catch {
+        /* best effort */
+      }
       resolve(exitInfo);
     }),
   );
@@ -275,6 +282,7 @@ export function startHardhat(port: number): Promise<PeerProcess> {
       path.join(BENCH_DIR, 'hardhat.config.cjs'),
     ],
     env: { HARDHAT_DISABLE_TELEMETRY_PROMPT: 'true', BENCH_HARDHAT_CACHE: cacheDir },
+    onExit: () => fs.rmSync(cacheDir, { recursive: true, force: true }),
     ready: /Started HTTP and WebSocket JSON-RPC server at (\S+?)\/?\s/,
     urls: (m) => [`http://${m[1]!.replace(/^https?:\/\//, '')}/`, `ws://${m[1]!.replace(/^https?:\/\//, '')}/`],
     timeoutMs: 120_000,

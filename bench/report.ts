@@ -96,7 +96,7 @@ const fmt = (v: number | string | undefined, unit: string): string => {
 };
 
 export function renderTable(rows: Row[], peers: PeerName[], ours: PeerName = 'conclave'): string {
-  const others = peers.filter((p) => p !== ours);
+  const others = peers.includes(ours) ? peers.filter((p) => p !== ours) : [];
   const header = ['metric', ...peers, ...others.map((p) => `ours/${p}`)];
   const body = rows.map((r) => {
     const cells = [`${r.metric}${r.unit ? ` (${r.unit})` : ''}${r.better === 'lower' ? ' ↓' : ''}`];

@@ -461,10 +461,23 @@ async function main(): Promise<void> {
     const r = results[p];
     if (!r) continue;
     const cn = r.cN as ThroughputResult | undefined;
-    if (cn && 'blocks' in cn) notes.push(`${p}: c=${opts.concurrency} run used ${cn.blocks} blocks (${cn.txsPerBlock.toFixed(1)} transfers/block)`);
+    if (cn && 'blocks' in cn) {
+      notes.push(`${p}: c=${opts.concurrency} run used ${cn.blocks} blocks (${cn.txsPerBlock.toFixed(1)} transfers/block); its sends were done at ${cn.sendSeconds.toFixed(2)} s of ${cn.seconds.toFixed(2)} s`);
+      const c1 = r.c1 as ThroughputResult | undefined;
+      if (p === 'anvil' && (cn.blocks <= 5 || (c1 && 'blocks' in c1 && c1.blocks <= 5))) {
+        notes.push(
+          `anvil: the throughput runs fit in ${c1 && 'blocks' in c1 ? c1.blocks : '?'} and ${cn.blocks} block(s) of 1 s, so its figures are quantised by the block time (sends, then the wait for the next block); a larger --n gives steadier figures`,
+        );
+      }
+    }
+    if (r.latency && r.latency.sentTps < 0.95 * r.latency.offeredTps) {
+      notes.push(
+        `${p}: could not take the offered ${r.latency.offeredTps} tx/s (a sender's next transfer waits for the previous one to be accepted; sends left at ${r.latency.sentTps.toFixed(0)} tx/s), so its latency includes queueing behind the load`,
+      );
+    }
     for (const [i, run] of (r.sustained?.runs ?? []).entries()) {
       notes.push(
-        `${p}: sustained run ${i + 1}: windows of ${opts.window}: ${run.windows.map((x) => x.tps.toFixed(0)).join(', ')} tx/s; RSS at windows (MiB): ${run.windows.map((x) => mib(x.rssBytes).toFixed(0)).join(', ')}; ${run.blocks} blocks`,
+        `${p}: sustained run ${i + 1}: windows of ${opts.window}: ${run.windows.map((x) => x.tps.toFixed(0)).join(', ')} tx/s; RSS at windows (MiB): ${run.windows.map((x) => mib(x.rssBytes).toFixed(0)).join(', ')}; ${run.blocks} blocks (${(run.txs / Math.max(1, run.blocks)).toFixed(1)} transfers/block), base fee at the end ${run.baseFeeGweiEnd === null ? '?' : run.baseFeeGweiEnd.toPrecision(3)} gwei`,
       );
     }
     if (r.sustained?.dataBytes) notes.push(`${p}: data directory after the sustained runs: ${r.sustained.dataBytes.map((b) => (b / 2 ** 20).toFixed(1) + ' MiB').join(', ')}`);
