@@ -62,6 +62,8 @@ const HISTORY_DEPTH = 128;
 /** A snapshot every so many blocks bounds restart replay and archive reconstruction. */
 const SNAPSHOT_INTERVAL = 1000;
 const BLOCK_CACHE = 256;
+/** How long block execution runs before letting other requests in. */
+const YIELD_EVERY_MS = 4;
 const INITIAL_BASE_FEE = 1_000_000_000n;
 const EMPTY_REQUESTS_HASH = genRequestsRoot([], sha256);
 const ZERO_ROOT = new Uint8Array(32);
@@ -93,7 +95,7 @@ export class Chain {
     this.common = opts.common;
     this.ledger = opts.ledger;
     this.blockGasLimit = opts.blockGasLimit;
-    this.history = new History(this.world, HISTORY_DEPTH);
+    this.history = new History(this.world, HISTORY_DEPTH, () => this.world.inProgress());
   }
 
   /** Opens the chain: genesis on an empty ledger, else the newest snapshot plus the ledger tail. */
@@ -210,6 +212,9 @@ export class Chain {
 
     // Passes over the queue in log order; a transaction whose nonce is ahead of its
     // sender waits, and becomes executable once the gap is filled in a later pass.
+    // Every few milliseconds the loop yields, so submissions and reads are answered
+    // while a large block executes (reads see the committed head, see History).
+    let yielded = performance.now();
     let progressed = true;
     while (progressed) {
       progressed = false;
@@ -252,6 +257,10 @@ export class Chain {
         const bits = result.bloom.bitvector;
         for (let b = 0; b < 256; b++) bloom[b]! |= bits[b]!;
         progressed = true;
+        if (performance.now() - yielded > YIELD_EVERY_MS) {
+          await new Promise(setImmediate);
+          yielded = performance.now();
+        }
       }
     }
     if (included.length === 0 && !allowEmpty) return undefined;

@@ -17,9 +17,10 @@ import { TxPool } from './TxPool.ts';
 const DEFAULT_PRIORITY_FEE = 1_000_000_000n;
 
 /**
- * The enclave's request handlers, one per message type. Whatever reads or writes
- * state runs exclusively, in arrival order, so a read never sees a half-built block;
- * sender recovery for submissions runs on its own thread meanwhile.
+ * The enclave's request handlers, one per message type. Block execution (and start
+ * and stop) runs exclusively, in log order; submissions and reads are answered
+ * between its transactions, against the committed head, so they never wait for a
+ * whole block. Sender recovery runs on its own thread.
  */
 export class Enclave {
   private chain?: Chain;
@@ -35,14 +36,14 @@ export class Enclave {
         return this.exclusive(() => this.init(message.config));
       case 'submit': {
         const recovered = await this.recovery?.recover(message.raw);
-        return this.exclusive(() => this.ready().pool.admit(message.raw, recovered));
+        return this.ready().pool.admit(message.raw, recovered);
       }
       case 'sendTransaction':
-        return this.exclusive(() => this.sendTransaction(message.request));
+        return this.sendTransaction(message.request);
       case 'order':
         return this.exclusive(() => this.order(message.entries));
       case 'read':
-        return this.exclusive(() => this.ready().reads.answer(message.query));
+        return this.ready().reads.answer(message.query);
       case 'sign':
         return this.sign(message.request);
       case 'shutdown':

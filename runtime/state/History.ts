@@ -6,8 +6,9 @@ type Prior = Pick<BlockChanges, 'priorAccounts' | 'priorStorage'>;
 /**
  * Recent history as undo sets over the current state: the state at block N is the
  * current state with, for each key, the value it had before the first later block
- * that changed it. Bounded to `depth` blocks; older blocks are rebuilt from a
- * snapshot and the ledger instead.
+ * that changed it. The block being built counts as the latest of those, so reads
+ * served between its transactions still see the committed head. Bounded to `depth`
+ * blocks; older blocks are rebuilt from a snapshot and the ledger instead.
  */
 export class History {
   /** priors[i] holds what block (head - priors.length + 1 + i) overwrote. */
@@ -17,6 +18,7 @@ export class History {
   constructor(
     private readonly current: StateReader,
     private readonly depth: number,
+    private readonly building: () => Prior,
   ) {}
 
   /** Records the undo set of block `number`, which must follow the last one recorded. */
@@ -34,8 +36,8 @@ export class History {
 
   /** A reader for the state at the end of block `number` (requires covers(number)). */
   at(number: number): StateReader {
-    if (number === this.head) return this.current;
     const later = this.priors.slice(number - this.head + this.priors.length);
+    later.push(this.building());
     const current = this.current;
     return {
       account(address: string): AccountRecord | undefined {

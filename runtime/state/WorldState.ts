@@ -91,6 +91,11 @@ export class WorldState implements StateStore {
     this.newCodes.set(codeHash, code);
   }
 
+  /** The values the block being built has overwritten so far (live maps). */
+  inProgress(): Pick<BlockChanges, 'priorAccounts' | 'priorStorage'> {
+    return { priorAccounts: this.priorAccounts, priorStorage: this.priorStorage };
+  }
+
   /** Ends a block: returns what it changed and starts recording the next one. */
   takeChanges(): BlockChanges {
     const accounts = new Map<string, AccountRecord | undefined>();

@@ -472,7 +472,7 @@ test('world: stateRoot equals MerkleStateManager for the same writes, deletions 
 
 test('history: at(n) answers the state at the end of recent blocks', () => {
   const world = new WorldState();
-  const history = new History(world, 3);
+  const history = new History(world, 3, () => world.inProgress());
 
   // block 0
   world.setAccount(A, rec(0n, 100n));
@@ -511,9 +511,18 @@ test('history: at(n) answers the state at the end of recent blocks', () => {
   ]);
 
   const at2 = history.at(2);
-  assert.equal(at2, world, 'the head block reads the current state');
   assert.equal(at2.storage(A, slot(1)), undefined);
   assert.equal(at2.account(B), undefined);
+
+  // A block being built is invisible at the head until it is recorded.
+  world.setStorage(A, slot(1), val(9));
+  world.setAccount(B, rec(0n, 7n));
+  assert.equal(history.at(2).storage(A, slot(1)), undefined, 'in-progress write hidden');
+  assert.equal(history.at(2).account(B), undefined, 'in-progress account hidden');
+  assert.equal(hex(history.at(1).storage(A, slot(1))), '0x02');
+  world.setStorage(A, slot(1), undefined);
+  world.setAccount(B, undefined);
+  world.takeChanges();
 
   // Two more blocks: depth 3 keeps blocks 2..4 undoable, so block 1 is the oldest covered.
   world.setAccount(A, rec(2n, 80n));
