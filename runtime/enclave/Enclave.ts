@@ -1,4 +1,5 @@
 import { bytesToHex } from '@ethereumjs/util';
+import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import type { CallRequest, EnclaveConfig, HostToEnclave, InitResult, OrderResult, SignRequest } from '../boundary/messages.ts';
 import { Chain } from '../chain/Chain.ts';
@@ -11,7 +12,7 @@ import { Ledger } from '../ledger/Ledger.ts';
 import { loadPlatformSecret } from '../ledger/platformSecret.ts';
 import { EnclaveFailure, invalidInput } from './EnclaveFailure.ts';
 import { Reads } from './reads.ts';
-import { Recovery } from './Recovery.ts';
+import { Admission } from './Admission.ts';
 import { TxPool } from './TxPool.ts';
 
 const DEFAULT_PRIORITY_FEE = 1_000_000_000n;
@@ -20,14 +21,14 @@ const DEFAULT_PRIORITY_FEE = 1_000_000_000n;
  * The enclave's request handlers, one per message type. Block execution (and start
  * and stop) runs exclusively, in log order; submissions and reads are answered
  * between its transactions, against the committed head, so they never wait for a
- * whole block. Sender recovery runs on its own thread.
+ * whole block. Decoding, sender recovery and sealing run on the admission thread.
  */
 export class Enclave {
   private chain?: Chain;
   private pool?: TxPool;
   private reads?: Reads;
   private dev?: DevAccounts;
-  private recovery?: Recovery;
+  private admission?: Admission;
   private last: Promise<unknown> = Promise.resolve();
 
   async handle(message: HostToEnclave): Promise<unknown> {
@@ -35,8 +36,8 @@ export class Enclave {
       case 'init':
         return this.exclusive(() => this.init(message.config));
       case 'submit': {
-        const recovered = await this.recovery?.recover(message.raw);
-        return this.ready().pool.admit(message.raw, recovered);
+        const inspected = await this.admission?.inspect(message.raw);
+        return this.ready().pool.admit(message.raw, inspected);
       }
       case 'sendTransaction':
         return this.sendTransaction(message.request);
@@ -98,8 +99,9 @@ export class Enclave {
         timestamp: BigInt(Math.floor(Date.now() / 1000)),
       },
     });
-    this.pool = new TxPool(this.chain, common);
-    this.recovery = new Recovery(chainId);
+    const envelopeKey = randomBytes(32);
+    this.pool = new TxPool(this.chain, common, envelopeKey);
+    this.admission = new Admission(chainId, envelopeKey);
     this.reads = new Reads(this.chain, this.pool, () => this.dev!.addresses);
     return {
       chainId,
@@ -171,8 +173,8 @@ export class Enclave {
       this.chain.ledger.close();
       this.chain = undefined;
     }
-    await this.recovery?.close();
-    this.recovery = undefined;
+    await this.admission?.close();
+    this.admission = undefined;
     return null;
   }
 }

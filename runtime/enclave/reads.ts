@@ -113,7 +113,7 @@ export class Reads {
       return formatTransaction(stored.block.transactions[index]!, stored.senders[index]!, { block: stored.block, index });
     }
     const pending = this.pool.pending.get(hash);
-    return pending ? formatTransaction(pending.tx, pending.sender, undefined) : null;
+    return pending ? formatTransaction(this.pool.transaction(pending), pending.sender, undefined) : null;
   }
 
   private receipt(hash: string): unknown {

@@ -23,6 +23,8 @@ async function handle(message: unknown): Promise<void> {
   try {
     const value = await enclave.handle(message as never);
     reply({ type: 'reply', id, ok: true, value });
+    // After a shutdown the thread ends by itself (so profilers and exit hooks run).
+    if ((message as { type: string }).type === 'shutdown') setImmediate(() => process.exit(0));
   } catch (err) {
     reply({ type: 'reply', id, ok: false, error: toEnclaveError(err) });
   }

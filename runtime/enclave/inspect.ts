@@ -1,0 +1,143 @@
+import type { Common } from '@ethereumjs/common';
+import { RLP } from '@ethereumjs/rlp';
+import { createTxFromRLP, type TypedTransaction } from '@ethereumjs/tx';
+import { bytesToBigInt, bytesToHex } from '@ethereumjs/util';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { keccak256 } from '../crypto/ethCrypto.ts';
+import { EnclaveFailure, invalidInput } from './EnclaveFailure.ts';
+
+/** What admission needs to know of a signed transaction, found without reading state. */
+export interface Inspected {
+  hash: string;
+  sender: string;
+  nonce: bigint;
+  gasLimit: bigint;
+  /** maxFeePerGas, or gasPrice for type 0 and 1. */
+  maxFee: bigint;
+  value: bigint;
+  /** The sender's public key and the raw transaction, sealed for the ordering log. */
+  envelope: Uint8Array;
+}
+
+/**
+ * The stateless half of admission: type, chain id, decoding, signature, intrinsic gas
+ * and fee sanity, with geth's messages; then seals the transaction with its sender's
+ * public key so execution never recovers the signature again. Runs on the enclave's
+ * recovery thread (or inline if that thread is gone).
+ */
+export function inspectTransaction(raw: Uint8Array, common: Common, envelopeKey: Uint8Array): Inspected {
+  const type = raw[0]! <= 0x7f ? raw[0]! : 0;
+  if (type === 3 || type === 4) {
+    throw invalidInput(
+      `transaction type not supported: type ${type} (${type === 3 ? 'blob' : 'set-code'}) transactions are not accepted; use type 0, 1 or 2`,
+    );
+  }
+  if (type > 4) throw invalidInput(`transaction type not supported: type ${type}`);
+  // Checked before decoding: ethereumjs rejects a foreign chain id with an unreadable message.
+  const signedFor = signedChainId(raw, type);
+  if (signedFor !== undefined && signedFor !== common.chainId()) {
+    throw invalidInput(`invalid chain id for signer: have ${signedFor} want ${common.chainId()}`);
+  }
+  let tx: TypedTransaction;
+  try {
+    tx = createTxFromRLP(raw, { common });
+  } catch (err) {
+    throw invalidInput(`invalid transaction: ${firstLine(err)}`);
+  }
+  if (!tx.isSigned()) throw invalidInput('invalid sender: transaction is not signed');
+  let publicKey: Uint8Array;
+  try {
+    publicKey = tx.getSenderPublicKey();
+  } catch {
+    throw invalidInput('invalid sender');
+  }
+  const sender = addressOf(publicKey);
+  const intrinsic = bigMax(tx.getIntrinsicGas(), calldataFloorGas(tx.data));
+  if (tx.gasLimit < intrinsic) throw invalidInput(`intrinsic gas too low: have ${tx.gasLimit}, want ${intrinsic}`);
+  let maxFee: bigint;
+  if ('maxFeePerGas' in tx) {
+    if (tx.maxPriorityFeePerGas > tx.maxFeePerGas) {
+      throw invalidInput(
+        `max priority fee per gas higher than max fee per gas: address ${sender}, maxPriorityFeePerGas: ${tx.maxPriorityFeePerGas}, maxFeePerGas: ${tx.maxFeePerGas}`,
+      );
+    }
+    maxFee = tx.maxFeePerGas;
+  } else {
+    maxFee = (tx as { gasPrice: bigint }).gasPrice;
+  }
+  return {
+    hash: bytesToHex(tx.hash()),
+    sender,
+    nonce: tx.nonce,
+    gasLimit: tx.gasLimit,
+    maxFee,
+    value: tx.value,
+    envelope: seal(envelopeKey, publicKey, raw),
+  };
+}
+
+/** An envelope opened: the transaction, ready to execute, and its sender. */
+export function openEnvelope(envelope: Uint8Array, common: Common, envelopeKey: Uint8Array): { tx: TypedTransaction; sender: string; hash: string } {
+  let plain: Buffer;
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', envelopeKey, envelope.subarray(0, 12));
+    decipher.setAuthTag(envelope.subarray(envelope.length - 16));
+    plain = Buffer.concat([decipher.update(envelope.subarray(12, envelope.length - 16)), decipher.final()]);
+  } catch {
+    throw new EnclaveFailure('invalidInput', 'ordering log entry failed authentication');
+  }
+  const publicKey = plain.subarray(0, 64);
+  const tx = createTxFromRLP(plain.subarray(64), { common });
+  // ethereumjs's own slot for a recovered key (the tx object is frozen, its cache is not).
+  tx.cache.senderPubKey = publicKey;
+  return { tx, sender: addressOf(publicKey), hash: bytesToHex(tx.hash()) };
+}
+
+function seal(key: Uint8Array, publicKey: Uint8Array, raw: Uint8Array): Uint8Array {
+  // A random 96-bit IV per envelope under a key used for one run: far below the
+  // 2^32 messages at which random IVs risk a repeat.
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  const body = cipher.update(Buffer.concat([publicKey, raw]));
+  cipher.final();
+  return new Uint8Array(Buffer.concat([iv, body, cipher.getAuthTag()]));
+}
+
+/** EIP-7623 (Prague): a transaction pays at least 10 gas per calldata token. */
+function calldataFloorGas(data: Uint8Array): bigint {
+  let tokens = 0n;
+  for (const byte of data) tokens += byte === 0 ? 1n : 4n;
+  return 21_000n + 10n * tokens;
+}
+
+function bigMax(a: bigint, b: bigint): bigint {
+  return a > b ? a : b;
+}
+
+/**
+ * The chain id a signed transaction commits to: the first field of a typed transaction,
+ * or EIP-155's v = chainId * 2 + 35|36 of a legacy one. Undefined for a legacy
+ * transaction without replay protection, or bytes that do not decode.
+ */
+function signedChainId(raw: Uint8Array, type: number): bigint | undefined {
+  try {
+    const fields = RLP.decode(type === 0 ? raw : raw.subarray(1));
+    if (!Array.isArray(fields)) return undefined;
+    const field = type === 0 ? fields[6] : fields[0];
+    if (!(field instanceof Uint8Array)) return undefined;
+    const n = bytesToBigInt(field);
+    if (type !== 0) return n;
+    return n >= 35n ? (n - 35n) / 2n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The address of an uncompressed public key (64 bytes, no prefix). */
+function addressOf(publicKey: Uint8Array): string {
+  return bytesToHex(keccak256(publicKey).subarray(12));
+}
+
+function firstLine(err: unknown): string {
+  return String((err as Error)?.message ?? err).split('\n')[0]!.slice(0, 200);
+}
