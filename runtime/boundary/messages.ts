@@ -4,7 +4,8 @@
  * Payloads are plain objects, strings, bigints and Uint8Arrays (structured clone), never
  * class instances. Each read carries the caller's credential so that the enclave, not
  * the host, decides what a caller may see. The host forwards credentials as opaque
- * bytes and never logs them.
+ * bytes and never logs them. On the wire, messages travel in arrays (one per turn of
+ * the sender's event loop); each element is one of the messages below.
  */
 
 /** An opaque caller credential (a session token or signed query); empty for anonymous. */

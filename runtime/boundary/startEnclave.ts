@@ -26,13 +26,23 @@ export function startEnclave(): EnclaveHandle {
   const waiting = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void }>();
   let nextId = 1;
   let exited = false;
-  worker.on('message', (m: EnclaveToHost) => {
-    const w = waiting.get(m.id);
-    if (!w) return;
-    waiting.delete(m.id);
-    if (m.ok) w.resolve(m.value);
-    else w.reject(new EnclaveReplyError(m.error));
+  worker.on('message', (replies: EnclaveToHost[]) => {
+    for (const m of replies) {
+      const w = waiting.get(m.id);
+      if (!w) continue;
+      waiting.delete(m.id);
+      if (m.ok) w.resolve(m.value);
+      else w.reject(new EnclaveReplyError(m.error));
+    }
   });
+  // Requests made in one turn of the event loop cross in one message: under load,
+  // one structured clone carries dozens of them.
+  let outbox: HostToEnclave[] = [];
+  const flush = () => {
+    const batch = outbox;
+    outbox = [];
+    worker.postMessage(batch);
+  };
   const failAll = (why: string) => {
     exited = true;
     for (const w of waiting.values()) w.reject(new EnclaveReplyError({ kind: 'internal', message: why }));
@@ -49,7 +59,8 @@ export function startEnclave(): EnclaveHandle {
       const id = nextId++;
       return new Promise((resolve, reject) => {
         waiting.set(id, { resolve, reject });
-        worker.postMessage({ ...message, id });
+        if (outbox.length === 0) setImmediate(flush);
+        outbox.push({ ...message, id } as HostToEnclave);
       });
     },
     async terminate() {

@@ -61,7 +61,11 @@ export interface ChainOptions {
 const HISTORY_DEPTH = 128;
 /** A snapshot every so many blocks bounds restart replay and archive reconstruction. */
 const SNAPSHOT_INTERVAL = 1000;
-const BLOCK_CACHE = 256;
+/**
+ * Decoded blocks kept for reads, bounded by transactions (a decoded transaction with its
+ * receipt costs ~10 KB), so memory does not follow block sizes or history.
+ */
+const BLOCK_CACHE_TXS = 4096;
 /** How long block execution runs before letting other requests in. */
 const YIELD_EVERY_MS = 4;
 const INITIAL_BASE_FEE = 1_000_000_000n;
@@ -84,6 +88,7 @@ export class Chain {
   private callState!: JournaledStateManager;
   private headBlock!: Block;
   private readonly blocks = new Map<number, StoredBlock>();
+  private cachedTxs = 0;
   private readonly archive = new Map<number, StateReader>();
   /** Executable transactions from the log, in log order, not yet in a block. */
   readonly queue: QueuedTx[] = [];
@@ -344,7 +349,12 @@ export class Chain {
     block.transactions.forEach((tx, i) => txIndex.set(bytesToHex(tx.hash()), i));
     const stored = { block, senders, receipts, hash: bytesToHex(block.hash()), txIndex };
     this.blocks.set(seq, stored);
-    if (this.blocks.size > BLOCK_CACHE) this.blocks.delete(this.blocks.keys().next().value!);
+    this.cachedTxs += Math.max(1, block.transactions.length);
+    for (const [oldest, old] of this.blocks) {
+      if (this.cachedTxs <= BLOCK_CACHE_TXS || oldest === seq) break;
+      this.blocks.delete(oldest);
+      this.cachedTxs -= Math.max(1, old.block.transactions.length);
+    }
     return stored;
   }
 

@@ -14,7 +14,21 @@ if (!port) throw new Error('runtime/enclave/worker.ts must run in a worker threa
 
 const enclave = new Enclave();
 
-port.on('message', (message: unknown) => void handle(message));
+// Messages arrive in batches (see startEnclave); replies leave in batches too.
+port.on('message', (batch: unknown) => {
+  if (!Array.isArray(batch)) {
+    reply({ type: 'reply', id: -1, ok: false, error: { kind: 'invalidParams', message: 'malformed message: a batch (array) expected' } });
+    return;
+  }
+  for (const message of batch) void handle(message);
+});
+
+let outbox: EnclaveToHost[] = [];
+function flush(): void {
+  const batch = outbox;
+  outbox = [];
+  port!.postMessage(batch);
+}
 
 async function handle(message: unknown): Promise<void> {
   const id = typeof (message as { id?: unknown })?.id === 'number' ? (message as { id: number }).id : -1;
@@ -31,7 +45,8 @@ async function handle(message: unknown): Promise<void> {
 }
 
 function reply(message: EnclaveToHost): void {
-  port!.postMessage(message);
+  if (outbox.length === 0) setImmediate(flush);
+  outbox.push(message);
 }
 
 function toEnclaveError(err: unknown): (EnclaveToHost & { ok: false })['error'] {
