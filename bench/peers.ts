@@ -259,7 +259,18 @@ export function startConclave(home: ConclaveHome, port: number): Promise<PeerPro
   return spawnPeer({
     name: 'conclave',
     cmd: process.execPath,
-    args: [path.join(ROOT, 'bin/conclave.js'), 'start', '--port', String(port), '--data', home.dataDir, '--platform-secret-file', home.secretFile],
+    // CONCLAVE_BENCH_NODE_FLAGS passes Node flags to our node, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+    args: [
+      ...(process.env.CONCLAVE_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean),
+      path.join(ROOT, 'bin/conclave.js'),
+      'start',
+      '--port',
+      String(port),
+      '--data',
+      home.dataDir,
+      '--platform-secret-file',
+      home.secretFile,
+    ],
     ready: /Listening on (http:\/\/\S+) \(HTTP\) and (ws:\/\/\S+) \(WebSocket\)/,
     urls: (m) => [m[1]!, m[2]!],
     timeoutMs: 180_000,
