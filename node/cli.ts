@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError, Option } from 'commander';
 import path from 'node:path';
-import { DEFAULT_CHAIN_ID, DEV_MNEMONIC, startNode, VERSION } from './startNode.ts';
+import { DEFAULT_BLOCK_GAS_LIMIT, DEFAULT_CHAIN_ID, DEV_MNEMONIC, startNode, VERSION } from './startNode.ts';
 import type { Logger } from './rpc/types.ts';
 
 const log: Logger = (level, msg) => {
@@ -35,13 +35,19 @@ program
       .argParser(integer(0))
       .env('CONCLAVE_BLOCK_TIME'),
   )
+  .addOption(
+    new Option('--gas-limit <gas>', 'block gas limit')
+      .default(Number(DEFAULT_BLOCK_GAS_LIMIT))
+      .argParser(integer(21_000))
+      .env('CONCLAVE_GAS_LIMIT'),
+  )
   .addOption(new Option('--reset', 'delete the data directory first').default(false).env('CONCLAVE_RESET'))
   .addOption(
     new Option('--platform-secret-file <file>', 'simulated platform secret (default ~/.conclave/platform-secret)').env(
       'CONCLAVE_PLATFORM_SECRET_FILE',
     ),
   )
-  .action(async (o: { host: string; port: number; data: string; chainId: number; blockTime: number; reset: boolean | string; platformSecretFile?: string }) => {
+  .action(async (o: { host: string; port: number; data: string; chainId: number; blockTime: number; gasLimit: number; reset: boolean | string; platformSecretFile?: string }) => {
     const reset = o.reset === true || o.reset === 'true' || o.reset === '1';
     let node;
     try {
@@ -51,6 +57,7 @@ program
         dataDir: path.resolve(o.data),
         chainId: BigInt(o.chainId),
         blockTime: o.blockTime,
+        blockGasLimit: BigInt(o.gasLimit),
         reset,
         platformSecretFile: o.platformSecretFile,
         log,
