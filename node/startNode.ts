@@ -13,13 +13,8 @@ import { Sequencer } from './Sequencer.ts';
 /** The standard test mnemonic of Anvil and Hardhat: its keys are public. */
 export const DEV_MNEMONIC = 'test test test test test test test test test test test junk';
 export const DEFAULT_CHAIN_ID = 31337n;
-/**
- * Blocks batch whatever is queued, so under load they hold hundreds of transactions;
- * with a 30M limit a backlog fills them past the EIP-1559 target and the base fee
- * climbs 12.5% a block until transactions are refused. 300M (as Anvil is run for
- * throughput) keeps the base fee flat at thousands of transfers a second.
- */
-export const DEFAULT_BLOCK_GAS_LIMIT = 300_000_000n;
+/** As Anvil and Hardhat. Blocks are filled to half of it (the EIP-1559 target). */
+export const DEFAULT_BLOCK_GAS_LIMIT = 30_000_000n;
 
 export interface NodeOptions {
   host: string;

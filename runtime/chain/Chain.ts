@@ -59,8 +59,12 @@ export interface ChainOptions {
 
 /** Blocks whose state stays answerable from memory (older ones: snapshot + replay). */
 const HISTORY_DEPTH = 128;
-/** A snapshot every so many blocks bounds restart replay and archive reconstruction. */
-const SNAPSHOT_INTERVAL = 1000;
+/**
+ * A snapshot every so many blocks or transactions, whichever comes first, bounds
+ * restart replay and archive reconstruction whatever the block sizes.
+ */
+const SNAPSHOT_BLOCKS = 1000;
+const SNAPSHOT_TXS = 50_000;
 /**
  * Decoded blocks kept for reads, bounded by transactions (a decoded transaction with its
  * receipt costs ~10 KB), so memory does not follow block sizes or history.
@@ -89,6 +93,7 @@ export class Chain {
   private headBlock!: Block;
   private readonly blocks = new Map<number, StoredBlock>();
   private cachedTxs = 0;
+  private txsSinceSnapshot = 0;
   private readonly archive = new Map<number, StateReader>();
   /** Executable transactions from the log, in log order, not yet in a block. */
   readonly queue: QueuedTx[] = [];
@@ -232,7 +237,10 @@ export class Chain {
           this.dropped.push(item.hash);
           continue;
         }
-        if (item.tx.gasLimit > this.blockGasLimit - gasUsed) continue;
+        // Blocks are filled to the EIP-1559 gas target (half the limit), so batching a
+        // backlog never raises the base fee; a single larger transaction still fits alone.
+        const room = (included.length === 0 ? this.blockGasLimit : this.blockGasLimit / 2n) - gasUsed;
+        if (item.tx.gasLimit > room) continue;
         this.queue.splice(i--, 1);
         let result;
         try {
@@ -334,13 +342,15 @@ export class Chain {
     });
     this.history.record(seq, changes);
     this.headBlock = block;
-    if (seq > 0 && seq % SNAPSHOT_INTERVAL === 0) this.snapshot();
+    this.txsSinceSnapshot += block.transactions.length;
+    if (seq > 0 && (seq % SNAPSHOT_BLOCKS === 0 || this.txsSinceSnapshot >= SNAPSHOT_TXS)) this.snapshot();
     return this.cache(seq, block, senders, receipts);
   }
 
   /** Writes an encrypted snapshot of the head state. */
   snapshot(): void {
     const seq = this.headNumber;
+    this.txsSinceSnapshot = 0;
     this.ledger.writeSnapshot(seq, encodeSnapshot(seq, this.world.entries(), this.world.allCodes()));
   }
 

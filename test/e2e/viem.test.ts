@@ -26,6 +26,7 @@ import {
 } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { loadArtifact } from '../../contracts/artifacts.ts';
+import { DEFAULT_BLOCK_GAS_LIMIT } from '../../node/startNode.ts';
 import { DEV_ADDRESS_0, DEV_KEY_0, startTestNode, type TestNode } from '../helpers/node.ts';
 
 const tokenArt = loadArtifact('ConclaveToken');
@@ -187,7 +188,7 @@ describe('viem', () => {
     const latest = await publicClient.getBlock();
     assert.ok(latest.number! >= block.number!);
     assert.ok(latest.baseFeePerGas !== null && latest.baseFeePerGas !== undefined);
-    assert.equal(latest.gasLimit, 30_000_000n);
+    assert.equal(latest.gasLimit, DEFAULT_BLOCK_GAS_LIMIT);
   });
 
   test('simulateContract: custom-error revert → ContractFunctionRevertedError', async () => {
