@@ -1,4 +1,4 @@
-import { bytesToHex } from '@ethereumjs/util';
+import { bigIntToBytes, bytesToHex } from '@ethereumjs/util';
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import type { CallRequest, EnclaveConfig, HostToEnclave, InitResult, OrderResult, SignRequest } from '../boundary/messages.ts';
@@ -11,11 +11,9 @@ import { LedgerCorruptError } from '../ledger/errors.ts';
 import { Ledger } from '../ledger/Ledger.ts';
 import { loadPlatformSecret } from '../ledger/platformSecret.ts';
 import { EnclaveFailure, invalidInput } from './EnclaveFailure.ts';
-import { Reads } from './reads.ts';
+import { DEFAULT_PRIORITY_FEE, Reads } from './reads.ts';
 import { Admission } from './Admission.ts';
 import { TxPool } from './TxPool.ts';
-
-const DEFAULT_PRIORITY_FEE = 1_000_000_000n;
 
 /**
  * The enclave's request handlers, one per message type. Block execution (and start
@@ -86,7 +84,7 @@ export class Enclave {
       ledger.close();
       throw new LedgerCorruptError(`meta value "chainId" is missing but the ledger holds blocks 0..${head} (tampered)`, undefined, 'meta');
     }
-    if (!stored) ledger.setMeta('chainId', hexBytes(chainId));
+    if (!stored) ledger.setMeta('chainId', bigIntToBytes(chainId));
     const common = createChainCommon(chainId, await initEthCrypto());
     await cacheJumpAnalysis();
     this.dev = new DevAccounts(config.devMnemonic, config.devAccounts);
@@ -177,10 +175,4 @@ export class Enclave {
     this.admission = undefined;
     return null;
   }
-}
-
-function hexBytes(n: bigint): Uint8Array {
-  let hex = n.toString(16);
-  if (hex.length % 2) hex = '0' + hex;
-  return Uint8Array.from(Buffer.from(hex, 'hex'));
 }

@@ -10,7 +10,8 @@ import type { TxPool } from './TxPool.ts';
 
 const MAX_LOGS = 10_000;
 const MAX_LOG_RANGE = 100_000;
-const DEFAULT_PRIORITY_FEE = 1_000_000_000n;
+/** The tip suggested to clients and used when eth_sendTransaction names none (1 gwei, as Anvil and Hardhat). */
+export const DEFAULT_PRIORITY_FEE = 1_000_000_000n;
 const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000';
 
 /**
@@ -246,7 +247,7 @@ export class Reads {
           ? { gasPrice: request.gasPrice }
           : {
               maxFeePerGas: request.maxFeePerGas ?? baseFee,
-              maxPriorityFeePerGas: request.maxPriorityFeePerGas ?? (request.maxFeePerGas !== undefined ? 0n : 0n),
+              maxPriorityFeePerGas: request.maxPriorityFeePerGas ?? 0n,
             }),
         accessList: request.accessList?.map((e) => ({ address: e.address as `0x${string}`, storageKeys: e.storageKeys as `0x${string}`[] })),
       } as never,
