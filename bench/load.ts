@@ -397,6 +397,9 @@ export interface LatencyResult {
   p99: number;
   max: number;
   mean: number;
+  /** From the due time to the node's answer to eth_sendRawTransaction. */
+  acceptedP50: number;
+  acceptedP99: number;
   headSource: string;
   blocks: number;
 }
@@ -418,6 +421,7 @@ export async function latency(
   const index = new Map<string, number>();
   phase.hashes.forEach((h, j) => index.set(h.toLowerCase(), j));
   const done = new Float64Array(phase.count).fill(NaN);
+  const accepted = new Float64Array(phase.count).fill(NaN);
   let included = 0;
   let blocks = 0;
   const watcher = await HeadWatcher.start(client, wsUrl, true, (b) => {
@@ -449,9 +453,14 @@ export async function latency(
           chains[s] = chains[s]!.then(() => {
             if (failure !== undefined) return;
             lastSendAt = performance.now();
-            return sendOne(client, phase, j).catch((err) => {
-              failure ??= err;
-            });
+            return sendOne(client, phase, j).then(
+              () => {
+                accepted[j] = performance.now();
+              },
+              (err) => {
+                failure ??= err;
+              },
+            );
           });
         }
         if (next % 100 === 0) progress(included, 'sending');
@@ -482,6 +491,7 @@ export async function latency(
     const v = await verifyReceipts(client, phase.hashes);
     checkVerification(v, phase.name);
     const lat = Array.from(done, (d, j) => d - due(j)).sort((a, b) => a - b);
+    const acc = Array.from(accepted, (a, j) => a - due(j)).sort((a, b) => a - b);
     return {
       offeredTps: rate,
       txs: phase.count,
@@ -490,6 +500,8 @@ export async function latency(
       p90: percentile(lat, 90),
       p99: percentile(lat, 99),
       max: lat[lat.length - 1]!,
+      acceptedP50: percentile(acc, 50),
+      acceptedP99: percentile(acc, 99),
       mean: lat.reduce((a, b) => a + b, 0) / lat.length,
       headSource: watcher.mode,
       blocks,

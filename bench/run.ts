@@ -245,7 +245,7 @@ async function runRpcPeer(name: Exclude<PeerName, 'vm'>, w: Workload, r: PeerRes
         const res = await latency(client, proc.wsUrl, lat, opts.latencyRate, stallMs, (n, stage) => progress.update(n, stage));
         progress.stop();
         log(
-          `${name}: latency @${opts.latencyRate} tx/s offered (${res.sentTps.toFixed(0)} sent): p50 ${res.p50.toFixed(1)} ms, p99 ${res.p99.toFixed(1)} ms, max ${res.max.toFixed(1)} ms (${res.blocks} blocks, heads by ${res.headSource})`,
+          `${name}: latency @${opts.latencyRate} tx/s offered (${res.sentTps.toFixed(0)} sent): p50 ${res.p50.toFixed(1)} ms, p99 ${res.p99.toFixed(1)} ms, max ${res.max.toFixed(1)} ms; accepted p50 ${res.acceptedP50.toFixed(1)} ms, p99 ${res.acceptedP99.toFixed(1)} ms (${res.blocks} blocks, heads by ${res.headSource})`,
         );
         return res;
       });

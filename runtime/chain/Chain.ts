@@ -1,4 +1,4 @@
-import { createBlock, createBlockFromRLP, genRequestsRoot, type Block } from '@ethereumjs/block';
+import { Block, createBlock, createBlockFromRLP, createBlockHeader, genRequestsRoot } from '@ethereumjs/block';
 import type { Common } from '@ethereumjs/common';
 import { RLP } from '@ethereumjs/rlp';
 import type { TypedTransaction } from '@ethereumjs/tx';
@@ -20,17 +20,20 @@ import {
   decodeSnapshot,
   encodePayload,
   encodeSnapshot,
+  serializeBlock,
   type LedgerPayload,
   type StoredReceipt,
   type WriteSet,
 } from './codec.ts';
-import { formatBlock, formatHeader, formatReceipts } from './format.ts';
+import { formatBlock, formatHeader, formatLog, formatReceipts } from './format.ts';
 
 /** A transaction taken from the ordering log, with the sender recovered at submission. */
 export interface QueuedTx {
   tx: TypedTransaction;
   sender: string;
   hash: string;
+  /** The transaction's canonical encoding. */
+  raw: Uint8Array;
 }
 
 /** A decoded ledger entry, as kept in the read cache. */
@@ -40,6 +43,8 @@ export interface StoredBlock {
   receipts: StoredReceipt[];
   hash: string;
   txIndex: Map<string, number>;
+  /** Length of the block's RLP. */
+  size: number;
   /** The receipts in JSON-RPC shape, formatted on first use. */
   receiptsJson?: Record<string, unknown>[];
 }
@@ -160,7 +165,7 @@ export class Chain {
       },
       { common: this.common },
     );
-    this.commit(block, [], [], this.world.takeChanges());
+    this.commit(block, block.serialize(), [], [], this.world.takeChanges());
   }
 
   private async recover(): Promise<void> {
@@ -284,35 +289,38 @@ export class Chain {
     for (let i = 0; i < transactions.length; i++) {
       const key = RLP.encode(i);
       receiptTrie.put(key, encodedReceipts[i]!);
-      transactionTrie.put(key, transactions[i]!.serialize());
+      transactionTrie.put(key, included[i]!.raw);
     }
-    const block = createBlock(
+    const stateRoot = await this.world.stateRoot();
+    const header = createBlockHeader(
       {
-        header: {
-          ...headerData,
-          stateRoot: await this.world.stateRoot(),
-          transactionsTrie: transactionTrie.root(),
-          receiptTrie: receiptTrie.root(),
-          logsBloom: bloom,
-          gasUsed,
-        },
-        transactions,
-        withdrawals: [],
+        ...headerData,
+        stateRoot,
+        transactionsTrie: transactionTrie.root(),
+        receiptTrie: receiptTrie.root(),
+        logsBloom: bloom,
+        gasUsed,
       },
       { common: this.common },
     );
+    // The executed transaction objects go into the block as they are (createBlock
+    // would rebuild each one from its fields and lose the cached hash and sender).
+    const block = new Block(header, transactions, [], [], { common: this.common });
+    const serialized = serializeBlock(header.raw(), included.map((q) => q.raw));
     const stored = this.commit(
       block,
+      serialized,
       included.map((q) => q.sender),
       receipts,
       this.world.takeChanges(),
     );
-    const json = receiptsJson(stored);
+    let logIndex = 0;
+    const logs = receipts.flatMap((r, i) => r.logs.map((log) => formatLog(log, block, included[i]!.hash, i, logIndex++)));
     return {
       number: block.header.number,
       hash: stored.hash,
-      header: formatHeader(block.header, block.serialize().length),
-      logs: json.flatMap((r) => r.logs as Record<string, unknown>[]),
+      header: formatHeader(block.header, serialized.length),
+      logs,
       transactionHashes: included.map((q) => q.hash),
     };
   }
@@ -320,6 +328,7 @@ export class Chain {
   /** Appends the block to the ledger (durable before anyone sees it) and makes it the head. */
   private commit(
     block: Block,
+    serialized: Uint8Array,
     senders: string[],
     receipts: StoredReceipt[],
     changes: ReturnType<WorldState['takeChanges']>,
@@ -335,7 +344,7 @@ export class Chain {
     }
     this.ledger.append({
       seq,
-      payload: encodePayload({ block: block.serialize(), senders, receipts, writeSet }),
+      payload: encodePayload({ block: serialized, senders, receipts, writeSet }),
       txHashes: block.transactions.map((tx) => tx.hash()),
       blockHash: block.hash(),
       logKeys: [...logKeys.values()],
@@ -344,7 +353,7 @@ export class Chain {
     this.headBlock = block;
     this.txsSinceSnapshot += block.transactions.length;
     if (seq > 0 && (seq % SNAPSHOT_BLOCKS === 0 || this.txsSinceSnapshot >= SNAPSHOT_TXS)) this.snapshot();
-    return this.cache(seq, block, senders, receipts);
+    return this.cache(seq, block, senders, receipts, serialized.length);
   }
 
   /** Writes an encrypted snapshot of the head state. */
@@ -354,10 +363,10 @@ export class Chain {
     this.ledger.writeSnapshot(seq, encodeSnapshot(seq, this.world.entries(), this.world.allCodes()));
   }
 
-  private cache(seq: number, block: Block, senders: string[], receipts: StoredReceipt[]): StoredBlock {
+  private cache(seq: number, block: Block, senders: string[], receipts: StoredReceipt[], size: number): StoredBlock {
     const txIndex = new Map<string, number>();
     block.transactions.forEach((tx, i) => txIndex.set(bytesToHex(tx.hash()), i));
-    const stored = { block, senders, receipts, hash: bytesToHex(block.hash()), txIndex };
+    const stored = { block, senders, receipts, hash: bytesToHex(block.hash()), txIndex, size };
     this.blocks.set(seq, stored);
     this.cachedTxs += Math.max(1, block.transactions.length);
     for (const [oldest, old] of this.blocks) {
@@ -373,7 +382,13 @@ export class Chain {
     const cached = this.blocks.get(seq);
     if (cached) return cached;
     const payload = decodePayload(this.ledger.read(seq));
-    return this.cache(seq, createBlockFromRLP(payload.block, { common: this.common }), payload.senders, payload.receipts);
+    return this.cache(
+      seq,
+      createBlockFromRLP(payload.block, { common: this.common }),
+      payload.senders,
+      payload.receipts,
+      payload.block.length,
+    );
   }
 
   /** The state at the end of block `seq`: in memory for recent blocks, else rebuilt. */
@@ -412,7 +427,7 @@ export class Chain {
   /** JSON of a block by number. */
   blockJson(seq: number, full: boolean): Record<string, unknown> {
     const s = this.stored(seq);
-    return formatBlock(s.block, s.senders, full);
+    return formatBlock(s.block, s.senders, full, s.size);
   }
 }
 

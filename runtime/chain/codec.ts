@@ -29,6 +29,40 @@ const hex = (b: Uint8Array) => bytesToHex(b);
 const big = (b: Uint8Array) => bytesToBigInt(b);
 const num = (n: bigint) => bigIntToUnpaddedBytes(n);
 
+/**
+ * RLP of a block from its header fields and its transactions' canonical encodings,
+ * as `Block.serialize()` gives, without encoding each transaction again. A typed
+ * transaction is a byte string in the block body, a legacy one the list itself.
+ */
+export function serializeBlock(headerRaw: Uint8Array[], txs: Uint8Array[]): Uint8Array {
+  const items = [RLP.encode(headerRaw), listOf(txs.map((tx) => (tx[0]! >= 0xc0 ? tx : RLP.encode(tx)))), EMPTY_LIST, EMPTY_LIST];
+  return listOf(items);
+}
+
+const EMPTY_LIST = Uint8Array.of(0xc0);
+
+/** An RLP list of items that are already encoded. */
+function listOf(encoded: Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const e of encoded) length += e.length;
+  let prefix: Uint8Array;
+  if (length < 56) prefix = Uint8Array.of(0xc0 + length);
+  else {
+    const len = num(BigInt(length));
+    prefix = new Uint8Array(1 + len.length);
+    prefix[0] = 0xf7 + len.length;
+    prefix.set(len, 1);
+  }
+  const out = new Uint8Array(prefix.length + length);
+  out.set(prefix);
+  let at = prefix.length;
+  for (const e of encoded) {
+    out.set(e, at);
+    at += e.length;
+  }
+  return out;
+}
+
 /** Encodes a ledger entry payload as RLP (binary: no hex blow-up on disk or across the boundary). */
 export function encodePayload(p: LedgerPayload): Uint8Array {
   return RLP.encode([

@@ -36,8 +36,8 @@ export function formatHeader(header: BlockHeader, size: number): Json {
   };
 }
 
-export function formatBlock(block: Block, senders: string[], fullTransactions: boolean): Json {
-  const json = formatHeader(block.header, block.serialize().length);
+export function formatBlock(block: Block, senders: string[], fullTransactions: boolean, size: number): Json {
+  const json = formatHeader(block.header, size);
   json.transactions = block.transactions.map((tx, i) =>
     fullTransactions ? formatTransaction(tx, senders[i]!, { block, index: i }) : bytesToHex(tx.hash()),
   );

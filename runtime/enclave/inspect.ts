@@ -1,7 +1,7 @@
 import type { Common } from '@ethereumjs/common';
 import { RLP } from '@ethereumjs/rlp';
 import { createTxFromRLP, type TypedTransaction } from '@ethereumjs/tx';
-import { bytesToBigInt, bytesToHex } from '@ethereumjs/util';
+import { bytesToBigInt, bytesToHex, equalsBytes } from '@ethereumjs/util';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { keccak256 } from '../crypto/ethCrypto.ts';
 import { EnclaveFailure, invalidInput } from './EnclaveFailure.ts';
@@ -45,6 +45,9 @@ export function inspectTransaction(raw: Uint8Array, common: Common, envelopeKey:
     throw invalidInput(`invalid transaction: ${firstLine(err)}`);
   }
   if (!tx.isSigned()) throw invalidInput('invalid sender: transaction is not signed');
+  // Execution takes the bytes as the transaction's encoding (its hash, the block body),
+  // so they must be exactly what the decoded transaction encodes to.
+  if (!equalsBytes(tx.serialize(), raw)) throw invalidInput('invalid transaction: not in canonical RLP encoding');
   let publicKey: Uint8Array;
   try {
     publicKey = tx.getSenderPublicKey();
@@ -77,7 +80,11 @@ export function inspectTransaction(raw: Uint8Array, common: Common, envelopeKey:
 }
 
 /** An envelope opened: the transaction, ready to execute, and its sender. */
-export function openEnvelope(envelope: Uint8Array, common: Common, envelopeKey: Uint8Array): { tx: TypedTransaction; sender: string; hash: string } {
+export function openEnvelope(
+  envelope: Uint8Array,
+  common: Common,
+  envelopeKey: Uint8Array,
+): { tx: TypedTransaction; sender: string; hash: string; raw: Uint8Array } {
   let plain: Buffer;
   try {
     const decipher = createDecipheriv('aes-256-gcm', envelopeKey, envelope.subarray(0, 12));
@@ -87,10 +94,13 @@ export function openEnvelope(envelope: Uint8Array, common: Common, envelopeKey: 
     throw new EnclaveFailure('invalidInput', 'ordering log entry failed authentication');
   }
   const publicKey = plain.subarray(0, 64);
-  const tx = createTxFromRLP(plain.subarray(64), { common });
-  // ethereumjs's own slot for a recovered key (the tx object is frozen, its cache is not).
+  const raw = new Uint8Array(plain.buffer, plain.byteOffset + 64, plain.length - 64);
+  const tx = createTxFromRLP(raw, { common });
+  // ethereumjs's own slots for the recovered key and the hash (the tx object is frozen,
+  // its cache is not); admission checked that `raw` is the canonical encoding.
   tx.cache.senderPubKey = publicKey;
-  return { tx, sender: addressOf(publicKey), hash: bytesToHex(tx.hash()) };
+  tx.cache.hash = keccak256(raw);
+  return { tx, sender: addressOf(publicKey), hash: bytesToHex(tx.cache.hash), raw };
 }
 
 function seal(key: Uint8Array, publicKey: Uint8Array, raw: Uint8Array): Uint8Array {
