@@ -55,8 +55,17 @@ export class Sequencer {
     if (entries.some((e) => e.kind === 'cut')) this.cutPending = false;
     try {
       const result = await this.enclave.request({ type: 'order', entries });
-      for (const block of result.blocks) for (const fn of this.listeners) fn(block);
       this.executing = false;
+      const last = result.blocks.at(-1);
+      // The next batch executes while these blocks are written; they are announced once durable.
+      if (last) {
+        this.enclave.request({ type: 'durable', number: last.number }).then(
+          () => {
+            for (const block of result.blocks) for (const fn of this.listeners) fn(block);
+          },
+          (err: Error) => this.onFatal(err),
+        );
+      }
       // Transactions that arrived while this batch ran, or did not fit, make the next block.
       if (this.blockTime === 0 && (this.uncut > 0 || result.waiting > 0)) await this.cut(false);
     } catch (err) {

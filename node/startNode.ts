@@ -95,7 +95,8 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
       sequencer.close();
       await server.close();
       await enclave.request({ type: 'shutdown' }).catch(() => {});
-      await enclave.terminate();
+      // After a shutdown the worker ends by itself (profilers and exit hooks run).
+      await enclave.terminate(5_000);
     })();
     return closing;
   }

@@ -104,8 +104,14 @@ export type HostToEnclave =
   | { type: 'submit'; id: number; raw: Uint8Array }
   /** Fill, sign with a dev key, validate and seal a transaction. */
   | { type: 'sendTransaction'; id: number; caller: Credential; request: CallRequest }
-  /** Execute entries from the ordering log, in log order; a cut ends a block. */
+  /**
+   * Execute entries from the ordering log, in log order; a cut ends a block. Answered
+   * once executed: the blocks are still being written, and are announced only after
+   * `durable` for the last of them.
+   */
   | { type: 'order'; id: number; entries: OrderedEntry[] }
+  /** Answered once block `number` and all before it are durable (and readable). */
+  | { type: 'durable'; id: number; number: bigint }
   /** Answer a read on behalf of a caller. */
   | { type: 'read'; id: number; caller: Credential; query: Query }
   /** Sign with a dev account's key (eth_sign, personal_sign, eth_signTypedData_v4). */
@@ -167,6 +173,7 @@ export interface ReplyValues {
   submit: { hash: string; envelope: Uint8Array };
   sendTransaction: { hash: string; envelope: Uint8Array };
   order: OrderResult;
+  durable: null;
   read: unknown;
   sign: string;
   shutdown: null;

@@ -13,7 +13,8 @@ export class EnclaveReplyError extends Error {
 /** The host's handle on the enclave: typed requests in, typed replies out. */
 export interface EnclaveHandle {
   request<T extends Request>(message: T): Promise<ReplyValues[T['type']]>;
-  terminate(): Promise<void>;
+  /** Stops the worker, first giving it up to `graceMs` to end by itself (after a shutdown). */
+  terminate(graceMs?: number): Promise<void>;
   onExit(fn: (code: number) => void): void;
 }
 
@@ -63,7 +64,17 @@ export function startEnclave(): EnclaveHandle {
         outbox.push({ ...message, id } as HostToEnclave);
       });
     },
-    async terminate() {
+    async terminate(graceMs = 0) {
+      if (exited) return;
+      if (graceMs > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, graceMs);
+          worker.once('exit', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+      }
       await worker.terminate();
     },
     onExit(fn) {

@@ -19,6 +19,8 @@ export function checkInbound(m: unknown): string | undefined {
       return isCredential(m.caller) && isObject(m.request) ? undefined : 'sendTransaction needs caller and request';
     case 'order':
       return Array.isArray(m.entries) && m.entries.every(isOrderedEntry) ? undefined : 'order needs log entries';
+    case 'durable':
+      return typeof m.number === 'bigint' && m.number >= 0n ? undefined : 'durable needs a block number';
     case 'read':
       return isCredential(m.caller) && isObject(m.query) && typeof m.query.kind === 'string'
         ? undefined

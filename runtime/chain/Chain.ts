@@ -9,6 +9,8 @@ import type { BlockEvent } from '../boundary/messages.ts';
 import { LedgerCorruptError } from '../ledger/errors.ts';
 import { keccak256 } from '../crypto/ethCrypto.ts';
 import type { Ledger } from '../ledger/Ledger.ts';
+import type { StorageThread } from '../ledger/StorageThread.ts';
+import { EnclaveFailure } from '../enclave/EnclaveFailure.ts';
 import { History } from '../state/History.ts';
 import { JournaledStateManager } from '../state/JournaledStateManager.ts';
 import { MerkleTrie } from '../state/MerkleTrie.ts';
@@ -57,6 +59,8 @@ export function receiptsJson(s: StoredBlock): Record<string, unknown>[] {
 export interface ChainOptions {
   common: Common;
   ledger: Ledger;
+  /** Writes the ledger's sealed rows (a thread of its own, so execution goes on meanwhile). */
+  storage: StorageThread;
   blockGasLimit: bigint;
   /** Genesis allocation, used only when the ledger is empty. */
   genesis: { alloc: Map<string, bigint>; timestamp: bigint };
@@ -76,7 +80,7 @@ const SNAPSHOT_TXS = 50_000;
  */
 const BLOCK_CACHE_TXS = 4096;
 /** How long block execution runs before letting other requests in. */
-const YIELD_EVERY_MS = 4;
+const YIELD_EVERY_MS = 1;
 const INITIAL_BASE_FEE = 1_000_000_000n;
 const EMPTY_REQUESTS_HASH = genRequestsRoot([], sha256);
 const ZERO_ROOT = new Uint8Array(32);
@@ -89,13 +93,19 @@ const ZERO_ROOT = new Uint8Array(32);
 export class Chain {
   readonly common: Common;
   readonly ledger: Ledger;
+  private readonly storage: StorageThread;
   readonly world = new WorldState();
   readonly history: History;
   readonly blockGasLimit: bigint;
   private vm!: VM;
   private callVm!: VM;
   private callState!: JournaledStateManager;
+  /** The newest durable block: what reads see as the head. */
   private headBlock!: Block;
+  /** The newest executed block, the parent of the next; ahead of the head while being written. */
+  private tipBlock!: Block;
+  /** Writes in flight, by block number; they land in order. */
+  private readonly writing = new Map<number, Promise<void>>();
   private readonly blocks = new Map<number, StoredBlock>();
   private cachedTxs = 0;
   private txsSinceSnapshot = 0;
@@ -109,6 +119,7 @@ export class Chain {
   private constructor(opts: ChainOptions) {
     this.common = opts.common;
     this.ledger = opts.ledger;
+    this.storage = opts.storage;
     this.blockGasLimit = opts.blockGasLimit;
     this.history = new History(this.world, HISTORY_DEPTH, () => this.world.inProgress());
   }
@@ -142,6 +153,17 @@ export class Chain {
     return Number(this.headBlock.header.number);
   }
 
+  /** The newest executed block (durable or not): admission checks against what follows it. */
+  get tip(): Block {
+    return this.tipBlock;
+  }
+
+  /** Resolves once block `seq` and all before it are durable; rejects if writing failed. */
+  async durable(seq: number): Promise<void> {
+    if (seq > Number(this.tipBlock.header.number)) throw new EnclaveFailure('invalidInput', `block ${seq} has not been executed`);
+    await this.writing.get(seq);
+  }
+
   private async createGenesis(genesis: ChainOptions['genesis']): Promise<void> {
     for (const [address, balance] of genesis.alloc) {
       this.world.setAccount(address, { nonce: 0n, balance, codeHash: KECCAK256_NULL });
@@ -166,6 +188,7 @@ export class Chain {
       { common: this.common },
     );
     this.commit(block, block.serialize(), [], [], this.world.takeChanges());
+    await this.durable(0);
   }
 
   private async recover(): Promise<void> {
@@ -188,7 +211,7 @@ export class Chain {
       this.world.apply(last.writeSet);
     }
     this.world.takeChanges();
-    this.headBlock = last ? createBlockFromRLP(last.block, { common: this.common }) : this.stored(head).block;
+    this.headBlock = this.tipBlock = last ? createBlockFromRLP(last.block, { common: this.common }) : this.stored(head).block;
     const root = await this.world.stateRoot();
     if (bytesToHex(root) !== bytesToHex(this.headBlock.header.stateRoot)) {
       throw new LedgerCorruptError(`state recovered from the ledger does not match the state root of block ${head}`, head);
@@ -201,17 +224,17 @@ export class Chain {
    * executable and the cut does not ask for empty blocks.
    */
   async buildBlock(timestampMs: number, allowEmpty: boolean): Promise<BlockEvent | undefined> {
-    const parent = this.headBlock.header;
+    const parent = this.tipBlock.header;
     const timestamp = bigMax(BigInt(Math.floor(timestampMs / 1000)), parent.timestamp + 1n);
     const headerData = {
-      parentHash: this.headBlock.hash(),
+      parentHash: this.tipBlock.hash(),
       number: parent.number + 1n,
       timestamp,
       gasLimit: this.blockGasLimit,
       baseFeePerGas: parent.calcNextBaseFee(),
       coinbase: createZeroAddress(),
       // No beacon chain: the randomness field is derived from the parent, deterministically.
-      mixHash: keccak256(this.headBlock.hash()),
+      mixHash: keccak256(this.tipBlock.hash()),
       withdrawalsRoot: KECCAK256_RLP,
       blobGasUsed: 0n,
       excessBlobGas: 0n,
@@ -325,7 +348,12 @@ export class Chain {
     };
   }
 
-  /** Appends the block to the ledger (durable before anyone sees it) and makes it the head. */
+  /**
+   * Seals the block for the ledger and hands it to the storage thread; it becomes the
+   * tip at once (the next block builds on it) and the head once durable. Until then
+   * reads are answered against the parent (History holds this block's undo set), so
+   * nobody sees a block before it is durable.
+   */
   private commit(
     block: Block,
     serialized: Uint8Array,
@@ -342,7 +370,7 @@ export class Chain {
         for (const t of topics) logKeys.set(bytesToHex(t), t);
       }
     }
-    this.ledger.append({
+    const rows = this.ledger.sealAppend({
       seq,
       payload: encodePayload({ block: serialized, senders, receipts, writeSet }),
       txHashes: block.transactions.map((tx) => tx.hash()),
@@ -350,17 +378,41 @@ export class Chain {
       logKeys: [...logKeys.values()],
     });
     this.history.record(seq, changes);
-    this.headBlock = block;
+    this.tipBlock = block;
+    const write = this.storage.append(rows).then(
+      () => {
+        this.ledger.written(seq);
+        this.headBlock = block;
+        this.writing.delete(seq);
+      },
+      (err: Error) => {
+        this.writing.delete(seq);
+        throw new EnclaveFailure('internal', err.message);
+      },
+    );
+    write.catch(() => {}); // reported to whoever awaits durable(seq)
+    this.writing.set(seq, write);
     this.txsSinceSnapshot += block.transactions.length;
     if (seq > 0 && (seq % SNAPSHOT_BLOCKS === 0 || this.txsSinceSnapshot >= SNAPSHOT_TXS)) this.snapshot();
     return this.cache(seq, block, senders, receipts, serialized.length);
   }
 
-  /** Writes an encrypted snapshot of the head state. */
+  /**
+   * Writes an encrypted snapshot of the tip's state, after the tip's own write. Not
+   * awaited: a failed write stops the storage thread, and the next append reports it.
+   */
   snapshot(): void {
-    const seq = this.headNumber;
+    const seq = Number(this.tipBlock.header.number);
     this.txsSinceSnapshot = 0;
-    this.ledger.writeSnapshot(seq, encodeSnapshot(seq, this.world.entries(), this.world.allCodes()));
+    const sealed = this.ledger.sealSnapshot(seq, encodeSnapshot(seq, this.world.entries(), this.world.allCodes()));
+    this.storage.snapshot(sealed).catch(() => {});
+  }
+
+  /** Snapshots the head, waits for every write to land and closes the ledger. */
+  async close(): Promise<void> {
+    this.snapshot();
+    await this.storage.close();
+    this.ledger.close();
   }
 
   private cache(seq: number, block: Block, senders: string[], receipts: StoredReceipt[], size: number): StoredBlock {

@@ -7,8 +7,10 @@ import { createChainCommon } from '../chain/common.ts';
 import { DevAccounts } from '../chain/devAccounts.ts';
 import { initEthCrypto } from '../crypto/ethCrypto.ts';
 import { cacheJumpAnalysis } from '../evm/cacheJumpAnalysis.ts';
+import { installFastWordOpcodes } from '../evm/fastWordOpcodes.ts';
 import { LedgerCorruptError } from '../ledger/errors.ts';
 import { Ledger } from '../ledger/Ledger.ts';
+import { StorageThread } from '../ledger/StorageThread.ts';
 import { loadPlatformSecret } from '../ledger/platformSecret.ts';
 import { EnclaveFailure, invalidInput } from './EnclaveFailure.ts';
 import { DEFAULT_PRIORITY_FEE, Reads } from './reads.ts';
@@ -41,6 +43,10 @@ export class Enclave {
         return this.sendTransaction(message.request);
       case 'order':
         return this.exclusive(() => this.order(message.entries));
+      case 'durable':
+        return this.ready()
+          .chain.durable(Number(message.number))
+          .then(() => null);
       case 'read':
         return this.ready().reads.answer(message.query);
       case 'sign':
@@ -87,16 +93,25 @@ export class Enclave {
     if (!stored) ledger.setMeta('chainId', bigIntToBytes(chainId));
     const common = createChainCommon(chainId, await initEthCrypto());
     await cacheJumpAnalysis();
+    await installFastWordOpcodes();
     this.dev = new DevAccounts(config.devMnemonic, config.devAccounts);
-    this.chain = await Chain.open({
-      common,
-      ledger,
-      blockGasLimit: config.blockGasLimit,
-      genesis: {
-        alloc: new Map(this.dev.addresses.map((a) => [a, config.devBalance])),
-        timestamp: BigInt(Math.floor(Date.now() / 1000)),
-      },
-    });
+    const storage = new StorageThread(ledger.dbFile);
+    try {
+      this.chain = await Chain.open({
+        common,
+        ledger,
+        storage,
+        blockGasLimit: config.blockGasLimit,
+        genesis: {
+          alloc: new Map(this.dev.addresses.map((a) => [a, config.devBalance])),
+          timestamp: BigInt(Math.floor(Date.now() / 1000)),
+        },
+      });
+    } catch (err) {
+      await storage.close();
+      ledger.close();
+      throw err;
+    }
     const envelopeKey = randomBytes(32);
     this.pool = new TxPool(this.chain, common, envelopeKey);
     this.admission = new Admission(chainId, envelopeKey);
@@ -132,7 +147,7 @@ export class Enclave {
     const nonce = request.nonce ?? pool.nextNonce(from);
     const gas =
       request.gas ?? ((await reads.answer({ kind: 'estimateGas', request: { ...request, nonce }, block: 'latest' })) as bigint);
-    const baseFee = chain.head.header.calcNextBaseFee();
+    const baseFee = chain.tip.header.calcNextBaseFee();
     const legacy = request.gasPrice !== undefined || request.type === 0 || request.type === 1;
     const fees = legacy
       ? { gasPrice: request.gasPrice ?? baseFee + DEFAULT_PRIORITY_FEE }
@@ -167,8 +182,7 @@ export class Enclave {
 
   private async shutdown(): Promise<null> {
     if (this.chain) {
-      this.chain.snapshot();
-      this.chain.ledger.close();
+      await this.chain.close();
       this.chain = undefined;
     }
     await this.admission?.close();

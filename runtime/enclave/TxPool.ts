@@ -46,7 +46,7 @@ export class TxPool {
       );
     }
     if (t.gasLimit > this.chain.blockGasLimit) throw invalidInput('exceeds block gas limit');
-    const baseFee = this.chain.head.header.calcNextBaseFee();
+    const baseFee = this.chain.tip.header.calcNextBaseFee();
     if (t.maxFee < baseFee) {
       throw invalidInput(`max fee per gas less than block base fee: address ${t.sender}, maxFeePerGas: ${t.maxFee}, baseFee: ${baseFee}`);
     }

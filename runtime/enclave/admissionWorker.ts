@@ -18,12 +18,18 @@ const port = parentPort!;
 const { chainId, envelopeKey } = workerData as { chainId: string; envelopeKey: Uint8Array };
 const common = createChainCommon(BigInt(chainId), await initEthCrypto());
 
-port.on('message', ({ id, raw }: AdmissionRequest) => {
+// Requests arrive in batches (one per turn of the main thread's event loop); the
+// replies to a batch go back together.
+port.on('message', (batch: AdmissionRequest[]) => {
+  port.postMessage(batch.map(answer));
+});
+
+function answer({ id, raw }: AdmissionRequest): AdmissionReply {
   try {
-    port.postMessage({ id, inspected: inspectTransaction(raw, common, envelopeKey) } satisfies AdmissionReply);
+    return { id, inspected: inspectTransaction(raw, common, envelopeKey) };
   } catch (err) {
     const error: EnclaveError =
       err instanceof EnclaveFailure ? { kind: err.kind, message: err.message } : { kind: 'invalidInput', message: 'invalid transaction' };
-    port.postMessage({ id, error } satisfies AdmissionReply);
+    return { id, error };
   }
-});
+}

@@ -126,7 +126,8 @@ export class Reads {
 
   private locate(hash: string) {
     const seq = this.chain.ledger.seqOfTx(hexToBytes(hash as `0x${string}`));
-    if (seq === undefined) return undefined;
+    // A block whose rows just landed is not the head until the enclave hears so.
+    if (seq === undefined || seq > this.chain.headNumber) return undefined;
     const stored = this.chain.stored(seq);
     const index = stored.txIndex.get(hash);
     return index === undefined ? undefined : { stored, index };

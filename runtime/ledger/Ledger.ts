@@ -11,6 +11,7 @@ import path from 'node:path';
 import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { writeFileOnce } from './atomicFile.ts';
+import { configure, RowWriter, type SealedAppend, type SealedSnapshot } from './LedgerRows.ts';
 import { LedgerCorruptError, LedgerError } from './errors.ts';
 
 const FORMAT_FILE = 'FORMAT';
@@ -149,14 +150,6 @@ function checkFormat(dir: string, create: boolean, dbExists: boolean): void {
   }
 }
 
-const SCHEMA = `
-  CREATE TABLE IF NOT EXISTS ledger(seq INTEGER PRIMARY KEY, body BLOB NOT NULL);
-  CREATE TABLE IF NOT EXISTS snapshots(seq INTEGER PRIMARY KEY, body BLOB NOT NULL);
-  CREATE TABLE IF NOT EXISTS idx_tx(k BLOB PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;
-  CREATE TABLE IF NOT EXISTS idx_block(k BLOB PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;
-  CREATE TABLE IF NOT EXISTS idx_log(k BLOB, seq INTEGER, PRIMARY KEY(k, seq)) WITHOUT ROWID;
-  CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, body BLOB NOT NULL);
-`;
 
 type Stmt = Database.Statement<unknown[], unknown>;
 
@@ -172,15 +165,19 @@ export class Ledger {
   readonly #indexKey: Buffer;
   readonly #metaKey: Buffer;
   readonly #s: Record<
-    | 'insEntry' | 'getEntry' | 'iterFrom' | 'maxSeq'
-    | 'insTx' | 'insBlock' | 'insLog' | 'getTx' | 'getBlock' | 'getLogs'
-    | 'putSnap' | 'latestSnap' | 'snapAtOrBelow' | 'getMeta' | 'putMeta',
+    'getEntry' | 'iterFrom' | 'maxSeq' | 'getTx' | 'getBlock' | 'getLogs' | 'latestSnap' | 'snapAtOrBelow' | 'getMeta' | 'putMeta',
     Stmt
   >;
-  readonly #appendTx: (e: LedgerAppend, body: Buffer, headRecord: Buffer) => void;
+  readonly #writer: RowWriter;
+  /** Newest entry written (readable). */
   #head = -1;
-  /** SHA-256 of the head entry's stored body: the next entry's chain link, cached so append never re-reads. */
+  /** SHA-256 of the head entry's stored body. */
   #headHash: Buffer = ZERO_HASH;
+  /** Newest entry sealed, written or not, and its body's hash: the next entry's chain link. */
+  #sealed = -1;
+  #sealedHash: Buffer = ZERO_HASH;
+  /** Body hashes of entries sealed but not yet written. */
+  readonly #unwritten = new Map<number, Buffer>();
 
   private constructor(dir: string, db: Database.Database, storageKey: Buffer) {
     this.dir = dir;
@@ -192,34 +189,20 @@ export class Ledger {
     this.#metaKey = hkdf(storageKey, 'conclave/meta/v1');
     storageKey.fill(0);
 
-    db.exec(SCHEMA);
     const p = (sql: string): Stmt => db.prepare(sql);
     this.#s = {
-      insEntry: p('INSERT INTO ledger(seq, body) VALUES (?, ?)'),
       getEntry: p('SELECT body FROM ledger WHERE seq = ?').pluck(),
       iterFrom: p('SELECT seq, body FROM ledger WHERE seq >= ? ORDER BY seq'),
       maxSeq: p('SELECT max(seq) FROM ledger').pluck(),
-      insTx: p('INSERT INTO idx_tx(k, seq) VALUES (?, ?)'),
-      insBlock: p('INSERT INTO idx_block(k, seq) VALUES (?, ?)'),
-      insLog: p('INSERT OR IGNORE INTO idx_log(k, seq) VALUES (?, ?)'), // OR IGNORE dedupes repeated keys in a block
       getTx: p('SELECT seq FROM idx_tx WHERE k = ?').pluck(),
       getBlock: p('SELECT seq FROM idx_block WHERE k = ?').pluck(),
       getLogs: p('SELECT seq FROM idx_log WHERE k = ? AND seq BETWEEN ? AND ? ORDER BY seq LIMIT ?').pluck(),
-      putSnap: p('INSERT OR REPLACE INTO snapshots(seq, body) VALUES (?, ?)'),
       latestSnap: p('SELECT seq, body FROM snapshots ORDER BY seq DESC LIMIT 1'),
       snapAtOrBelow: p('SELECT seq, body FROM snapshots WHERE seq <= ? ORDER BY seq DESC LIMIT 1'),
       getMeta: p('SELECT body FROM meta WHERE name = ?').pluck(),
       putMeta: p('INSERT OR REPLACE INTO meta(name, body) VALUES (?, ?)'),
     };
-    const s = this.#s;
-    this.#appendTx = db.transaction((e: LedgerAppend, body: Buffer, headRecord: Buffer) => {
-      s.insEntry.run(e.seq, body);
-      for (const h of e.txHashes) s.insTx.run(this.#indexKeyOf(DOM_TX, h), e.seq);
-      s.insBlock.run(this.#indexKeyOf(DOM_BLOCK, e.blockHash), e.seq);
-      for (const k of e.logKeys) s.insLog.run(this.#indexKeyOf(DOM_LOG, k), e.seq);
-      if (e.logKeys.length > 0) s.insLog.run(this.#indexKeyOf(DOM_LOG_ANY), e.seq);
-      s.putMeta.run(HEAD_META, headRecord);
-    });
+    this.#writer = new RowWriter(db);
     this.#loadHead();
   }
 
@@ -242,9 +225,7 @@ export class Ledger {
     const storageKey = loadStorageKey(dir, hkdf(opts.platformSecret, 'conclave/seal/v1'), opts.create, dbExists);
     const db = new Database(dbPath);
     try {
-      db.pragma('journal_mode = WAL');
-      // FULL: an append that returned survives power loss, which is what callers promise clients.
-      db.pragma('synchronous = FULL');
+      configure(db);
       return new Ledger(dir, db, storageKey);
     } catch (err) {
       db.close();
@@ -257,22 +238,66 @@ export class Ledger {
     return this.#head;
   }
 
+  /** The database file, for a storage thread's own connection. */
+  get dbFile(): string {
+    return path.join(this.dir, DB_FILE);
+  }
+
   /**
    * Appends block `e.seq` (must be head + 1) and its index rows in one SQLite transaction.
    * Either everything lands or nothing does.
    */
   append(e: LedgerAppend): void {
-    if (e.seq !== this.#head + 1) {
-      throw new LedgerError(`ledger append out of order: expected entry ${this.#head + 1}, got ${e.seq}`);
+    const rows = this.sealAppend(e);
+    try {
+      this.#writer.append(rows);
+    } catch (err) {
+      // Nothing of it landed: the next append links to the head again.
+      this.#sealed = this.#head;
+      this.#sealedHash = this.#headHash;
+      this.#unwritten.clear();
+      throw err;
+    }
+    this.written(rows.seq);
+  }
+
+  /**
+   * Seals block `e.seq` (must follow the last one sealed) into the rows that
+   * {@link RowWriter.append} writes, so the write can happen elsewhere; call
+   * {@link written} once it has.
+   */
+  sealAppend(e: LedgerAppend): SealedAppend {
+    if (e.seq !== this.#sealed + 1) {
+      throw new LedgerError(`ledger append out of order: expected entry ${this.#sealed + 1}, got ${e.seq}`);
     }
     // Plaintext = SHA-256(previous body) || payload: the chain link makes deleting,
     // reordering or truncating entries detectable, not just altering them.
-    const body = seal(this.#entryKey, seqAad(AAD_ENTRY, e.seq), this.#headHash, e.payload);
+    const body = seal(this.#entryKey, seqAad(AAD_ENTRY, e.seq), this.#sealedHash, e.payload);
     const bodyHash = sha256(body);
-    const headRecord = seal(this.#metaKey, this.#metaAad(HEAD_META), seqBytes(e.seq), bodyHash);
-    this.#appendTx(e, body, headRecord);
-    this.#head = e.seq;
-    this.#headHash = bodyHash;
+    const logKeys = e.logKeys.map((k) => this.#indexKeyOf(DOM_LOG, k));
+    if (logKeys.length > 0) logKeys.push(this.#indexKeyOf(DOM_LOG_ANY));
+    const rows: SealedAppend = {
+      seq: e.seq,
+      body,
+      txKeys: e.txHashes.map((h) => this.#indexKeyOf(DOM_TX, h)),
+      blockKey: this.#indexKeyOf(DOM_BLOCK, e.blockHash),
+      logKeys,
+      headName: HEAD_META,
+      headRecord: seal(this.#metaKey, this.#metaAad(HEAD_META), seqBytes(e.seq), bodyHash),
+    };
+    this.#sealed = e.seq;
+    this.#sealedHash = bodyHash;
+    this.#unwritten.set(e.seq, bodyHash);
+    return rows;
+  }
+
+  /** Makes sealed entries up to `seq` readable, once their rows are written. */
+  written(seq: number): void {
+    for (let s = this.#head + 1; s <= seq; s++) {
+      this.#headHash = this.#unwritten.get(s)!;
+      this.#unwritten.delete(s);
+    }
+    this.#head = Math.max(this.#head, seq);
   }
 
   /**
@@ -312,7 +337,15 @@ export class Ledger {
   /** Stores an encrypted snapshot of state as of block `seq` (≤ head), replacing any existing one. */
   writeSnapshot(seq: number, payload: Uint8Array): void {
     this.#checkSeq(seq);
-    this.#s.putSnap.run(seq, seal(this.#snapshotKey, seqAad(AAD_SNAPSHOT, seq), payload));
+    this.#writer.snapshot(this.sealSnapshot(seq, payload));
+  }
+
+  /** Seals a snapshot of state as of block `seq` (sealed, written or not) for {@link RowWriter.snapshot}. */
+  sealSnapshot(seq: number, payload: Uint8Array): SealedSnapshot {
+    if (!Number.isSafeInteger(seq) || seq < 0 || seq > this.#sealed) {
+      throw new LedgerError(`ledger entry ${seq} does not exist (head is ${this.#sealed})`);
+    }
+    return { seq, body: seal(this.#snapshotKey, seqAad(AAD_SNAPSHOT, seq), payload) };
   }
 
   /** The newest snapshot, or undefined if none. @throws LedgerCorruptError naming `snapshot at block N`. */
@@ -418,8 +451,8 @@ export class Ledger {
     if (maxSeq < seq) throw missing(maxSeq + 1); // newest entries deleted
     if (maxSeq > seq) throw corrupt(seq + 1); // rows we never committed
     if (!sha256(this.#body(seq)).equals(hash)) throw corrupt(seq);
-    this.#head = seq;
-    this.#headHash = hash;
+    this.#head = this.#sealed = seq;
+    this.#headHash = this.#sealedHash = hash;
   }
 }
 

@@ -123,7 +123,7 @@ describe('viem', () => {
 
   test('writeContract, receipts, past-block reads, getTransaction', async () => {
     const to = randomAddress();
-    const before = await publicClient.getBlockNumber();
+    const before = await publicClient.getBlockNumber({ cacheTime: 0 });
     const hash = await walletClient.writeContract({ address: token, abi: tokenAbi, functionName: 'transfer', args: [to, 5000n] });
     const receipt = await publicClient.waitForTransactionReceipt({ hash });
     assert.equal(receipt.status, 'success');
@@ -281,7 +281,7 @@ describe('viem', () => {
   });
 
   test('getFeeHistory', async () => {
-    const latest = await publicClient.getBlockNumber();
+    const latest = await publicClient.getBlockNumber({ cacheTime: 0 });
     const history = await publicClient.getFeeHistory({ blockCount: 4, rewardPercentiles: [25, 75] });
     assert.equal(history.oldestBlock, latest - 3n);
     assert.equal(history.baseFeePerGas.length, 5); // one more than blockCount: the next block's
@@ -369,7 +369,7 @@ describe('viem', () => {
 
   async function watchBoth(client: PublicClient<Transport, Chain>, poll: boolean): Promise<void> {
     const to = randomAddress();
-    const start = await publicClient.getBlockNumber();
+    const start = await publicClient.getBlockNumber({ cacheTime: 0 });
     const blocks = collector<bigint>((n) => n > start);
     const logs = collector<{ args: { from: Address; to: Address; value: bigint }; transactionHash: Hash; blockNumber: bigint }>(
       (l) => l.args.to === getAddress(to),
