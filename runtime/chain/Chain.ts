@@ -2,7 +2,7 @@ import { Block, createBlock, createBlockFromRLP, createBlockHeader, genRequestsR
 import type { Common } from '@ethereumjs/common';
 import { RLP } from '@ethereumjs/rlp';
 import type { TypedTransaction } from '@ethereumjs/tx';
-import { bytesToHex, createZeroAddress, hexToBytes, KECCAK256_NULL, KECCAK256_RLP } from '@ethereumjs/util';
+import { bigIntMax, bytesToHex, createZeroAddress, hexToBytes, KECCAK256_NULL, KECCAK256_RLP } from '@ethereumjs/util';
 import { createVM, encodeReceipt, runTx, type VM } from '@ethereumjs/vm';
 import { sha256 } from '@noble/hashes/sha2.js';
 import type { BlockEvent } from '../boundary/messages.ts';
@@ -225,7 +225,7 @@ export class Chain {
    */
   async buildBlock(timestampMs: number, allowEmpty: boolean): Promise<BlockEvent | undefined> {
     const parent = this.tipBlock.header;
-    const timestamp = bigMax(BigInt(Math.floor(timestampMs / 1000)), parent.timestamp + 1n);
+    const timestamp = bigIntMax(BigInt(Math.floor(timestampMs / 1000)), parent.timestamp + 1n);
     const headerData = {
       parentHash: this.tipBlock.hash(),
       number: parent.number + 1n,
@@ -481,8 +481,4 @@ export class Chain {
     const s = this.stored(seq);
     return formatBlock(s.block, s.senders, full, s.size);
   }
-}
-
-function bigMax(a: bigint, b: bigint): bigint {
-  return a > b ? a : b;
 }

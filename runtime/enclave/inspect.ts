@@ -1,7 +1,7 @@
 import type { Common } from '@ethereumjs/common';
 import { RLP } from '@ethereumjs/rlp';
 import { createTxFromRLP, type TypedTransaction } from '@ethereumjs/tx';
-import { bytesToBigInt, bytesToHex, equalsBytes } from '@ethereumjs/util';
+import { bigIntMax, bytesToBigInt, bytesToHex, equalsBytes } from '@ethereumjs/util';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { keccak256 } from '../crypto/ethCrypto.ts';
 import { EnclaveFailure, invalidInput } from './EnclaveFailure.ts';
@@ -55,7 +55,7 @@ export function inspectTransaction(raw: Uint8Array, common: Common, envelopeKey:
     throw invalidInput('invalid sender');
   }
   const sender = addressOf(publicKey);
-  const intrinsic = bigMax(tx.getIntrinsicGas(), calldataFloorGas(tx.data));
+  const intrinsic = bigIntMax(tx.getIntrinsicGas(), calldataFloorGas(tx.data));
   if (tx.gasLimit < intrinsic) throw invalidInput(`intrinsic gas too low: have ${tx.gasLimit}, want ${intrinsic}`);
   let maxFee: bigint;
   if ('maxFeePerGas' in tx) {
@@ -120,9 +120,6 @@ function calldataFloorGas(data: Uint8Array): bigint {
   return 21_000n + 10n * tokens;
 }
 
-function bigMax(a: bigint, b: bigint): bigint {
-  return a > b ? a : b;
-}
 
 /**
  * The chain id a signed transaction commits to: the first field of a typed transaction,
