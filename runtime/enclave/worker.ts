@@ -1,4 +1,3 @@
-import { setFlagsFromString } from 'node:v8';
 import { parentPort } from 'node:worker_threads';
 import type { EnclaveToHost } from '../boundary/messages.ts';
 import { checkInbound } from '../boundary/validate.ts';
@@ -12,12 +11,6 @@ import { EnclaveFailure } from './EnclaveFailure.ts';
  */
 const port = parentPort;
 if (!port) throw new Error('runtime/enclave/worker.ts must run in a worker thread');
-
-// Under sustained load V8 lets the heap grow to several times the live data between
-// full collections; capping the growth factor at 2 keeps memory in proportion to
-// live state (the chain's state and recent history) at the cost of more frequent,
-// mostly concurrent, marking. The flag is read at every collection.
-setFlagsFromString('--heap-growing-percent=100');
 
 const enclave = new Enclave();
 

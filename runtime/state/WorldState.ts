@@ -1,5 +1,5 @@
 import { RLP } from '@ethereumjs/rlp';
-import { bigIntToUnpaddedBytes, hexToBytes, KECCAK256_RLP } from '@ethereumjs/util';
+import { bigIntToUnpaddedBytes, KECCAK256_RLP } from '@ethereumjs/util';
 import { keccak256 } from '../crypto/ethCrypto.ts';
 import { MerkleTrie } from './MerkleTrie.ts';
 import type { AccountRecord, StateStore } from './types.ts';
@@ -146,7 +146,7 @@ export class WorldState implements StateStore {
     // Secure tries: keys are hashed, as in Ethereum's state and storage tries.
     for (const address of this.dirtyAccounts) {
       const account = this.accounts.get(address);
-      const key = keccak256(hexToBytes(address as `0x${string}`));
+      const key = keccak256(bytesOfHex(address));
       if (!account) {
         this.storageTries.delete(address);
         this.storageRoots.delete(address);
@@ -161,7 +161,7 @@ export class WorldState implements StateStore {
         const map = this.storageMaps.get(address);
         for (const slot of slots) {
           const value = map?.get(slot);
-          const slotKey = keccak256(hexToBytes(slot as `0x${string}`));
+          const slotKey = keccak256(bytesOfHex(slot));
           if (value) trie.put(slotKey, RLP.encode(value));
           else trie.del(slotKey);
         }
@@ -194,3 +194,7 @@ export class WorldState implements StateStore {
 /** Stands in for a storage root not yet computed: any value other than the empty root. */
 const NON_EMPTY_ROOT = new Uint8Array(32).fill(1);
 
+/** Bytes of a 0x-prefixed hex key, to be hashed at once (Node's parser: no validation pass, as keys are ours). */
+function bytesOfHex(hex: string): Uint8Array {
+  return Buffer.from(hex.slice(2), 'hex');
+}
