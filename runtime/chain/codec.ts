@@ -1,4 +1,5 @@
 import { RLP } from '@ethereumjs/rlp';
+import { encodeBytes, encodeList } from '../state/encodeRlp.ts';
 import { bigIntToUnpaddedBytes, bytesToBigInt, bytesToHex, hexToBytes } from '@ethereumjs/util';
 import type { AccountRecord } from '../state/types.ts';
 import type { BlockChanges } from '../state/WorldState.ts';
@@ -35,33 +36,11 @@ const num = (n: bigint) => bigIntToUnpaddedBytes(n);
  * transaction is a byte string in the block body, a legacy one the list itself.
  */
 export function serializeBlock(headerRaw: Uint8Array[], txs: Uint8Array[]): Uint8Array {
-  const items = [RLP.encode(headerRaw), listOf(txs.map((tx) => (tx[0]! >= 0xc0 ? tx : RLP.encode(tx)))), EMPTY_LIST, EMPTY_LIST];
-  return listOf(items);
+  const body = encodeList(txs.map((tx) => (tx[0]! >= 0xc0 ? tx : encodeBytes(tx))));
+  return encodeList([RLP.encode(headerRaw), body, EMPTY_LIST, EMPTY_LIST]);
 }
 
 const EMPTY_LIST = Uint8Array.of(0xc0);
-
-/** An RLP list of items that are already encoded. */
-function listOf(encoded: Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const e of encoded) length += e.length;
-  let prefix: Uint8Array;
-  if (length < 56) prefix = Uint8Array.of(0xc0 + length);
-  else {
-    const len = num(BigInt(length));
-    prefix = new Uint8Array(1 + len.length);
-    prefix[0] = 0xf7 + len.length;
-    prefix.set(len, 1);
-  }
-  const out = new Uint8Array(prefix.length + length);
-  out.set(prefix);
-  let at = prefix.length;
-  for (const e of encoded) {
-    out.set(e, at);
-    at += e.length;
-  }
-  return out;
-}
 
 /** Encodes a ledger entry payload as RLP (binary: no hex blow-up on disk or across the boundary). */
 export function encodePayload(p: LedgerPayload): Uint8Array {

@@ -1,5 +1,6 @@
 import { KECCAK256_RLP } from '@ethereumjs/util';
 import { keccak256 } from '../crypto/ethCrypto.ts';
+import { encodeBytes, encodeList } from './encodeRlp.ts';
 
 /**
  * An in-memory Merkle Patricia Trie (Ethereum yellow paper, appendix D) that keeps its
@@ -208,36 +209,5 @@ function hexPrefix(path: Uint8Array, isLeaf: boolean): Uint8Array {
   let p = 0;
   if (odd) out[0]! |= path[p++]!;
   for (let i = 1; i < out.length; i++, p += 2) out[i] = (path[p]! << 4) | path[p + 1]!;
-  return out;
-}
-
-/** RLP of a byte string. */
-function encodeBytes(b: Uint8Array): Uint8Array {
-  if (b.length === 1 && b[0]! < 0x80) return b;
-  return withHeader(0x80, b.length, [b]);
-}
-
-/** RLP of a list whose items are already encoded. */
-function encodeList(items: Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const item of items) length += item.length;
-  return withHeader(0xc0, length, items);
-}
-
-function withHeader(offset: number, length: number, parts: Uint8Array[]): Uint8Array {
-  let header: Uint8Array;
-  if (length < 56) header = Uint8Array.of(offset + length);
-  else {
-    const lengthBytes: number[] = [];
-    for (let l = length; l > 0; l = Math.floor(l / 256)) lengthBytes.unshift(l & 255);
-    header = Uint8Array.from([offset + 55 + lengthBytes.length, ...lengthBytes]);
-  }
-  const out = new Uint8Array(header.length + length);
-  out.set(header);
-  let at = header.length;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
   return out;
 }
