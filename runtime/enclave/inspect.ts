@@ -69,7 +69,7 @@ export function inspectTransaction(raw: Uint8Array, common: Common, envelopeKey:
     maxFee = (tx as { gasPrice: bigint }).gasPrice;
   }
   return {
-    hash: bytesToHex(tx.hash()),
+    hash: bytesToHex(keccak256(raw)), // raw is the canonical encoding (checked above)
     sender,
     nonce: tx.nonce,
     gasLimit: tx.gasLimit,
