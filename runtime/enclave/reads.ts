@@ -80,7 +80,8 @@ export class Reads {
       case 'feeHistory':
         return this.feeHistory(query.count, query.newest, query.percentiles);
       case 'gasPrice':
-        return this.chain.head.header.calcNextBaseFee() + DEFAULT_PRIORITY_FEE;
+        // The next block builds on the tip (which may still be being written), as admission does.
+        return this.chain.tip.header.calcNextBaseFee() + DEFAULT_PRIORITY_FEE;
       case 'maxPriorityFee':
         return DEFAULT_PRIORITY_FEE;
       case 'accounts':
