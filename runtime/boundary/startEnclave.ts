@@ -1,4 +1,6 @@
+import { MessageChannel } from 'node:worker_threads';
 import { startWorker } from '../enclave/startWorker.ts';
+import { batcher } from './batcher.ts';
 import type { EnclaveError, EnclaveToHost, HostToEnclave, ReplyValues } from './messages.ts';
 
 type Request = HostToEnclave extends infer M ? (M extends { id: number } ? Omit<M, 'id'> : never) : never;
@@ -20,14 +22,17 @@ export interface EnclaveHandle {
 
 /**
  * Starts the enclave worker. This is the only way the host reaches runtime/: through
- * the messages declared in ./messages.ts.
+ * the messages declared in ./messages.ts. `submit` goes on a port of its own to the
+ * enclave's admission thread, so accepting a transaction never waits for execution;
+ * every other request goes to the enclave's main thread.
  */
 export function startEnclave(): EnclaveHandle {
-  const worker = startWorker(new URL('../enclave/worker.ts', import.meta.url));
+  const { port1: submissions, port2 } = new MessageChannel();
+  const worker = startWorker(new URL('../enclave/worker.ts', import.meta.url), { submissions: port2 }, [port2]);
   const waiting = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void }>();
   let nextId = 1;
   let exited = false;
-  worker.on('message', (replies: EnclaveToHost[]) => {
+  const onReplies = (replies: EnclaveToHost[]) => {
     for (const m of replies) {
       const w = waiting.get(m.id);
       if (!w) continue;
@@ -35,17 +40,15 @@ export function startEnclave(): EnclaveHandle {
       if (m.ok) w.resolve(m.value);
       else w.reject(new EnclaveReplyError(m.error));
     }
-  });
-  // Requests made in one turn of the event loop cross in one message: under load,
-  // one structured clone carries dozens of them.
-  let outbox: HostToEnclave[] = [];
-  const flush = () => {
-    const batch = outbox;
-    outbox = [];
-    worker.postMessage(batch);
   };
+  worker.on('message', onReplies);
+  submissions.on('message', onReplies);
+  // Requests made in one turn of the event loop cross in one message.
+  const toMain = batcher<HostToEnclave>((batch) => worker.postMessage(batch));
+  const toAdmission = batcher<HostToEnclave>((batch) => submissions.postMessage(batch));
   const failAll = (why: string) => {
     exited = true;
+    submissions.close();
     for (const w of waiting.values()) w.reject(new EnclaveReplyError({ kind: 'internal', message: why }));
     waiting.clear();
   };
@@ -60,8 +63,7 @@ export function startEnclave(): EnclaveHandle {
       const id = nextId++;
       return new Promise((resolve, reject) => {
         waiting.set(id, { resolve, reject });
-        if (outbox.length === 0) setImmediate(flush);
-        outbox.push({ ...message, id } as HostToEnclave);
+        (message.type === 'submit' ? toAdmission : toMain)({ ...message, id } as HostToEnclave);
       });
     },
     async terminate(graceMs = 0) {

@@ -112,8 +112,10 @@ export class Chain {
   private readonly archive = new Map<number, StateReader>();
   /** Executable transactions from the log, in log order, not yet in a block. */
   readonly queue: QueuedTx[] = [];
-  /** Hashes of transactions dropped from the queue since the pool last settled. */
+  /** Hashes of transactions dropped from the queue since the pool was last told. */
   readonly dropped: string[] = [];
+  /** Accounts changed by blocks since the pool was last told. */
+  readonly changedAccounts = new Set<string>();
   recoveredFrom: { snapshot: number | null; replayedBlocks: number } = { snapshot: null, replayedBlocks: 0 };
 
   private constructor(opts: ChainOptions) {
@@ -378,6 +380,7 @@ export class Chain {
       logKeys: [...logKeys.values()],
     });
     this.history.record(seq, changes);
+    for (const address of changes.accounts.keys()) this.changedAccounts.add(address);
     this.tipBlock = block;
     const write = this.storage.append(rows).then(
       () => {

@@ -1,58 +1,101 @@
-import type { Worker } from 'node:worker_threads';
-import type { AdmissionReply, AdmissionRequest } from './admissionWorker.ts';
+import type { MessagePort, Worker } from 'node:worker_threads';
+import { batcher } from '../boundary/batcher.ts';
+import type { AdmissionData, AdmissionMessage, AdmissionRequest } from './admissionWorker.ts';
 import { EnclaveFailure } from './EnclaveFailure.ts';
-import type { Inspected } from './inspect.ts';
 import { startWorker } from './startWorker.ts';
+import type { PoolUpdate } from './TxPool.ts';
 
-/** The main enclave thread's handle on the admission thread. */
+type Asked = AdmissionRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
+
+export interface AdmissionOptions {
+  chainId: bigint;
+  envelopeKey: Uint8Array;
+  blockGasLimit: bigint;
+  /** Base fee of the next block, until the first update. */
+  baseFee: bigint;
+  /** The host's submission port (absent in-process). */
+  hostPort?: MessagePort;
+  /** The current accounts of senders the pool starts to follow. */
+  lookup(addresses: string[]): PoolUpdate;
+  /** The thread failed: transactions can no longer be accepted. */
+  onFailure(err: Error): void;
+}
+
+/** The executing thread's handle on the admission thread, which holds the pool. */
 export class Admission {
   private readonly worker: Worker;
-  private readonly waiting = new Map<number, (reply: AdmissionReply | undefined) => void>();
+  private readonly waiting = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void }>();
   private nextId = 1;
-  private alive = true;
-  /** Requests of one event-loop turn cross in one message (as replies come back). */
-  private outbox: AdmissionRequest[] = [];
+  private readonly send: (m: AdmissionRequest) => void;
+  private closing = false;
+  private failure?: Error;
 
-  constructor(chainId: bigint, envelopeKey: Uint8Array) {
-    this.worker = startWorker(new URL('./admissionWorker.ts', import.meta.url), { chainId: chainId.toString(), envelopeKey });
-    this.worker.on('message', (replies: AdmissionReply[]) => {
-      for (const reply of replies) {
-        const done = this.waiting.get(reply.id);
-        this.waiting.delete(reply.id);
-        done?.(reply);
-      }
-    });
-    // If the thread fails, callers get undefined and inspect inline instead.
-    const failAll = () => {
-      this.alive = false;
-      for (const done of this.waiting.values()) done(undefined);
-      this.waiting.clear();
+  constructor(opts: AdmissionOptions) {
+    const data: AdmissionData = {
+      chainId: opts.chainId.toString(),
+      envelopeKey: opts.envelopeKey,
+      blockGasLimit: opts.blockGasLimit.toString(),
+      baseFee: opts.baseFee.toString(),
+      hostPort: opts.hostPort,
     };
-    this.worker.on('error', failAll);
-    this.worker.on('exit', failAll);
-  }
-
-  /** The inspected transaction; undefined if the thread is gone; throws what admission rejects. */
-  async inspect(raw: Uint8Array): Promise<Inspected | undefined> {
-    if (!this.alive) return undefined;
-    const id = this.nextId++;
-    const reply = await new Promise<AdmissionReply | undefined>((resolve) => {
-      this.waiting.set(id, resolve);
-      if (this.outbox.length === 0) setImmediate(() => this.flush());
-      this.outbox.push({ id, raw });
+    this.worker = startWorker(new URL('./admissionWorker.ts', import.meta.url), data, opts.hostPort ? [opts.hostPort] : []);
+    this.send = batcher((batch) => this.worker.postMessage(batch));
+    this.worker.on('message', (batch: AdmissionMessage[]) => {
+      const asked: string[] = [];
+      for (const m of batch) {
+        if (m.kind === 'lookup') {
+          asked.push(m.address);
+          continue;
+        }
+        const w = this.waiting.get(m.id);
+        this.waiting.delete(m.id);
+        if (m.error) w?.reject(new EnclaveFailure(m.error.kind, m.error.message, m.error.data));
+        else w?.resolve(m.value);
+      }
+      if (asked.length) this.send({ kind: 'update', update: opts.lookup(asked) });
     });
-    if (reply?.error) throw new EnclaveFailure(reply.error.kind, reply.error.message);
-    return reply?.inspected;
+    const fail = (err: Error) => {
+      if (this.closing || this.failure) return;
+      this.failure = err;
+      for (const w of this.waiting.values()) w.reject(new EnclaveFailure('internal', 'admission thread stopped'));
+      this.waiting.clear();
+      opts.onFailure(err);
+    };
+    this.worker.on('error', fail);
+    this.worker.on('exit', (code) => fail(new Error(`admission thread exited (${code})`)));
   }
 
-  private flush(): void {
-    const batch = this.outbox;
-    this.outbox = [];
-    if (this.alive) this.worker.postMessage(batch);
-    else for (const { id } of batch) this.waiting.get(id)?.(undefined);
+  /** Validates, admits and seals a signed transaction. */
+  admit(raw: Uint8Array): Promise<{ hash: string; envelope: Uint8Array }> {
+    return this.ask({ kind: 'admit', raw });
+  }
+
+  /** A sender's next nonce, counting its transactions in the pool. */
+  nextNonce(address: string): Promise<bigint> {
+    return this.ask({ kind: 'nextNonce', address });
+  }
+
+  /** A transaction in the pool (admitted, not yet in a block). */
+  pending(hash: string): Promise<{ sender: string; envelope: Uint8Array } | undefined> {
+    return this.ask({ kind: 'pending', hash });
+  }
+
+  /** Reports what blocks changed for the senders the pool follows. */
+  update(update: PoolUpdate): void {
+    if (!this.failure) this.send({ kind: 'update', update });
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await this.worker.terminate();
+  }
+
+  private ask<T>(request: Asked): Promise<T> {
+    if (this.failure) return Promise.reject(new EnclaveFailure('internal', 'admission thread stopped'));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.send({ ...request, id } as AdmissionRequest);
+    });
   }
 }

@@ -2,6 +2,7 @@ import { bigIntToBytes, bytesToHex } from '@ethereumjs/util';
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
+import type { MessagePort } from 'node:worker_threads';
 import type { CallRequest, EnclaveConfig, HostToEnclave, InitResult, OrderResult, SignRequest } from '../boundary/messages.ts';
 import { Chain } from '../chain/Chain.ts';
 import { createChainCommon } from '../chain/common.ts';
@@ -16,30 +17,41 @@ import { loadPlatformSecret } from '../ledger/platformSecret.ts';
 import { EnclaveFailure, invalidInput } from './EnclaveFailure.ts';
 import { DEFAULT_PRIORITY_FEE, Reads } from './reads.ts';
 import { Admission } from './Admission.ts';
-import { TxPool } from './TxPool.ts';
+import { openEnvelope } from './inspect.ts';
+import type { PoolUpdate } from './TxPool.ts';
+
+export interface EnclaveOptions {
+  /** The host's port for `submit`, handed on to the admission thread (absent in-process). */
+  submissions?: MessagePort;
+  /** A thread of the enclave failed; it can no longer serve. */
+  onFailure?: (err: Error) => void;
+}
 
 /**
  * The enclave's request handlers, one per message type. Block execution (and start
- * and stop) runs exclusively, in log order; submissions and reads are answered
- * between its transactions, against the committed head, so they never wait for a
- * whole block. Decoding, sender recovery and sealing run on the admission thread.
+ * and stop) runs exclusively, in log order; reads are answered between its
+ * transactions, against the committed head, so they never wait for a whole block.
+ * Submissions go to the admission thread, which holds the pool: this thread keeps
+ * the pool's view of the senders' accounts current after every block.
  */
 export class Enclave {
   private chain?: Chain;
-  private pool?: TxPool;
   private reads?: Reads;
   private dev?: DevAccounts;
   private admission?: Admission;
+  private envelopeKey?: Uint8Array;
+  /** Senders whose accounts the pool follows. */
+  private readonly followed = new Set<string>();
   private last: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly options: EnclaveOptions = {}) {}
 
   async handle(message: HostToEnclave): Promise<unknown> {
     switch (message.type) {
       case 'init':
         return this.exclusive(() => this.init(message.config));
-      case 'submit': {
-        const inspected = await this.admission?.inspect(message.raw);
-        return this.ready().pool.admit(message.raw, inspected);
-      }
+      case 'submit':
+        return this.ready().admission.admit(message.raw);
       case 'sendTransaction':
         return this.sendTransaction(message.request);
       case 'order':
@@ -65,8 +77,10 @@ export class Enclave {
   }
 
   private ready() {
-    if (!this.chain || !this.pool || !this.reads || !this.dev) throw new EnclaveFailure('internal', 'enclave not initialised');
-    return { chain: this.chain, pool: this.pool, reads: this.reads, dev: this.dev };
+    if (!this.chain || !this.admission || !this.reads || !this.dev || !this.envelopeKey) {
+      throw new EnclaveFailure('internal', 'enclave not initialised');
+    }
+    return { chain: this.chain, admission: this.admission, reads: this.reads, dev: this.dev, envelopeKey: this.envelopeKey };
   }
 
   private async init(config: EnclaveConfig): Promise<InitResult> {
@@ -113,10 +127,35 @@ export class Enclave {
       ledger.close();
       throw err;
     }
-    const envelopeKey = randomBytes(32);
-    this.pool = new TxPool(this.chain, common, envelopeKey);
-    this.admission = new Admission(chainId, envelopeKey);
-    this.reads = new Reads(this.chain, this.pool, () => this.dev!.addresses);
+    const chain = this.chain;
+    chain.changedAccounts.clear();
+    // The embedded ordering log lives in host memory for one run only, so envelopes are
+    // sealed under a key that lives exactly as long; a network log would use a key
+    // derived from the ledger secret that every member enclave holds.
+    this.envelopeKey = randomBytes(32);
+    const admission = new Admission({
+      chainId,
+      envelopeKey: this.envelopeKey,
+      blockGasLimit: config.blockGasLimit,
+      baseFee: chain.tip.header.calcNextBaseFee(),
+      hostPort: this.options.submissions,
+      lookup: (addresses) => {
+        for (const a of addresses) this.followed.add(a);
+        return this.poolUpdate(addresses, []);
+      },
+      onFailure: (err) => {
+        console.error(`enclave: admission thread failed: ${err.message}`);
+        this.options.onFailure?.(err);
+      },
+    });
+    this.admission = admission;
+    this.reads = new Reads(chain, {
+      nextNonce: (address) => admission.nextNonce(address),
+      pending: async (hash) => {
+        const p = await admission.pending(hash);
+        return p && openEnvelope(p.envelope, common, this.envelopeKey!);
+      },
+    }, () => this.dev!.addresses);
     // Under sustained load V8 lets the heap grow to several times the live data between
     // full collections; capping the growth factor at 2 keeps memory in proportion to
     // live state (state and recent history) at the cost of more frequent, mostly
@@ -132,26 +171,44 @@ export class Enclave {
   }
 
   private async order(entries: (HostToEnclave & { type: 'order' })['entries']): Promise<OrderResult> {
-    const { chain, pool } = this.ready();
+    const { chain, admission, envelopeKey } = this.ready();
     const blocks: OrderResult['blocks'] = [];
     for (const entry of entries) {
       if (entry.kind === 'tx') {
-        chain.queue.push(pool.open(entry.envelope));
+        chain.queue.push(openEnvelope(entry.envelope, chain.common, envelopeKey));
       } else {
         const event = await chain.buildBlock(entry.timestamp, entry.allowEmpty);
         if (event) blocks.push(event);
       }
     }
-    pool.settle();
+    if (blocks.length || chain.dropped.length) {
+      const changed: string[] = [];
+      for (const a of chain.changedAccounts) if (this.followed.has(a)) changed.push(a);
+      chain.changedAccounts.clear();
+      admission.update(this.poolUpdate(changed, chain.dropped.splice(0)));
+    }
     const waiting = chain.queue.filter((q) => q.tx.nonce === (chain.world.account(q.sender)?.nonce ?? 0n)).length;
     return { blocks, waiting };
   }
 
+  /** The pool's view of these senders, as of the tip. */
+  private poolUpdate(addresses: string[], dropped: string[]): PoolUpdate {
+    const chain = this.chain!;
+    return {
+      accounts: addresses.map((a) => {
+        const account = chain.world.account(a);
+        return [a, account?.nonce ?? 0n, account?.balance ?? 0n];
+      }),
+      baseFee: chain.tip.header.calcNextBaseFee(),
+      dropped,
+    };
+  }
+
   private async sendTransaction(request: CallRequest) {
-    const { chain, pool, reads, dev } = this.ready();
+    const { chain, admission, reads, dev } = this.ready();
     if (!request.from) throw invalidInput('from address is required');
     const from = request.from;
-    const nonce = request.nonce ?? pool.nextNonce(from);
+    const nonce = request.nonce ?? (await admission.nextNonce(from));
     const gas =
       request.gas ?? ((await reads.answer({ kind: 'estimateGas', request: { ...request, nonce }, block: 'latest' })) as bigint);
     const baseFee = chain.tip.header.calcNextBaseFee();
@@ -177,7 +234,7 @@ export class Enclave {
       accessList: request.accessList,
       ...fees,
     });
-    return pool.admit(raw);
+    return admission.admit(raw);
   }
 
   private sign(request: SignRequest): string {

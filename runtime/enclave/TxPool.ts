@@ -1,8 +1,5 @@
-import type { Common } from '@ethereumjs/common';
-import type { TypedTransaction } from '@ethereumjs/tx';
-import type { Chain, QueuedTx } from '../chain/Chain.ts';
 import { invalidInput } from './EnclaveFailure.ts';
-import { inspectTransaction, openEnvelope, type Inspected } from './inspect.ts';
+import type { Inspected } from './inspect.ts';
 
 /** A transaction admitted here and not yet in a block. */
 export interface PendingTx {
@@ -12,48 +9,63 @@ export interface PendingTx {
   envelope: Uint8Array;
 }
 
+/** A sender's account as of the newest executed block (or a little later). */
+export interface SenderAccount {
+  nonce: bigint;
+  balance: bigint;
+}
+
+/**
+ * What the executing thread reports after its blocks: the new accounts of the senders
+ * the pool follows, the base fee of the next block, and the transactions it dropped.
+ */
+export interface PoolUpdate {
+  accounts: [address: string, nonce: bigint, balance: bigint][];
+  baseFee: bigint;
+  dropped: string[];
+}
+
 /**
  * Admission of signed transactions: the stateful half of geth's pool checks (nonce,
  * funds, base fee), with its messages, which ethers and viem map to their own error
- * types. The stateless half ({@link inspectTransaction}) runs on the recovery thread.
+ * types. It lives on the admission thread and checks against a view of the senders'
+ * accounts that the executing thread keeps current after every block, so accepting a
+ * transaction never waits for execution. The view can be a block behind: execution
+ * checks again, and drops what no longer applies (as a pool would).
  */
 export class TxPool {
   /** Admitted here and not yet in a block, by hash. */
   readonly pending = new Map<string, PendingTx>();
   private readonly bySender = new Map<string, Map<bigint, string>>();
+  private readonly accounts = new Map<string, SenderAccount>();
 
   constructor(
-    private readonly chain: Chain,
-    private readonly common: Common,
-    /**
-     * The embedded ordering log lives in host memory for one run only, so envelopes are
-     * sealed under a key that lives exactly as long; a network log would use a key
-     * derived from the ledger secret that every member enclave holds.
-     */
-    readonly envelopeKey: Uint8Array,
+    private readonly blockGasLimit: bigint,
+    private baseFee: bigint,
   ) {}
 
-  /** Admits a transaction inspected on the recovery thread (or inspects it here). */
-  admit(raw: Uint8Array, inspected?: Inspected): { hash: string; envelope: Uint8Array } {
-    const t = inspected ?? inspectTransaction(raw, this.common, this.envelopeKey);
+  /** Whether the pool follows this sender's account (if not, ask the executing thread first). */
+  follows(sender: string): boolean {
+    return this.accounts.has(sender);
+  }
+
+  /** Admits an inspected transaction of a followed sender; throws geth's messages. */
+  admit(t: Inspected): { hash: string; envelope: Uint8Array } {
     if (this.pending.has(t.hash)) throw invalidInput('already known');
-    const account = this.chain.world.account(t.sender);
-    const nonce = account?.nonce ?? 0n;
-    if (t.nonce < nonce) throw invalidInput(`nonce too low: next nonce ${nonce}, tx nonce ${t.nonce}`);
+    const account = this.accounts.get(t.sender) ?? { nonce: 0n, balance: 0n };
+    if (t.nonce < account.nonce) throw invalidInput(`nonce too low: next nonce ${account.nonce}, tx nonce ${t.nonce}`);
     if (this.bySender.get(t.sender)?.has(t.nonce)) {
       throw invalidInput(
         `replacement transaction underpriced: nonce ${t.nonce} of ${t.sender} is taken by a pending transaction (transactions are ordered on arrival and not replaced)`,
       );
     }
-    if (t.gasLimit > this.chain.blockGasLimit) throw invalidInput('exceeds block gas limit');
-    const baseFee = this.chain.tip.header.calcNextBaseFee();
-    if (t.maxFee < baseFee) {
-      throw invalidInput(`max fee per gas less than block base fee: address ${t.sender}, maxFeePerGas: ${t.maxFee}, baseFee: ${baseFee}`);
+    if (t.gasLimit > this.blockGasLimit) throw invalidInput('exceeds block gas limit');
+    if (t.maxFee < this.baseFee) {
+      throw invalidInput(`max fee per gas less than block base fee: address ${t.sender}, maxFeePerGas: ${t.maxFee}, baseFee: ${this.baseFee}`);
     }
     const cost = t.gasLimit * t.maxFee + t.value;
-    const balance = account?.balance ?? 0n;
-    if (balance < cost) {
-      throw invalidInput(`insufficient funds for gas * price + value: address ${t.sender} have ${balance} want ${cost}`);
+    if (account.balance < cost) {
+      throw invalidInput(`insufficient funds for gas * price + value: address ${t.sender} have ${account.balance} want ${cost}`);
     }
     this.pending.set(t.hash, { hash: t.hash, sender: t.sender, nonce: t.nonce, envelope: t.envelope });
     let mine = this.bySender.get(t.sender);
@@ -62,25 +74,27 @@ export class TxPool {
     return { hash: t.hash, envelope: t.envelope };
   }
 
-  /** The next nonce for a sender, counting transactions waiting here. */
+  /** The next nonce of a followed sender, counting transactions waiting here. */
   nextNonce(sender: string): bigint {
-    let nonce = this.chain.world.account(sender)?.nonce ?? 0n;
+    let nonce = this.accounts.get(sender)?.nonce ?? 0n;
     const mine = this.bySender.get(sender);
     while (mine?.has(nonce)) nonce++;
     return nonce;
   }
 
-  /** A waiting transaction as an object (for eth_getTransactionByHash). */
-  transaction(p: PendingTx): TypedTransaction {
-    return this.open(p.envelope).tx;
-  }
-
-  /** Forgets transactions that made it into a block or can no longer be included. */
-  settle(): void {
-    for (const hash of this.chain.dropped.splice(0)) this.forget(hash);
-    for (const [hash, p] of this.pending) {
-      const nonce = this.chain.world.account(p.sender)?.nonce ?? 0n;
-      if (p.nonce < nonce) this.forget(hash);
+  /**
+   * Takes the executing thread's report: followed accounts move on, and transactions
+   * that made it into a block (their sender's nonce passed them) or were dropped are
+   * forgotten.
+   */
+  update({ accounts, baseFee, dropped }: PoolUpdate): void {
+    this.baseFee = baseFee;
+    for (const hash of dropped) this.forget(hash);
+    for (const [address, nonce, balance] of accounts) {
+      this.accounts.set(address, { nonce, balance });
+      const mine = this.bySender.get(address);
+      if (!mine) continue;
+      for (const [n, hash] of mine) if (n < nonce) this.forget(hash);
     }
   }
 
@@ -92,10 +106,4 @@ export class TxPool {
     if (mine?.get(p.nonce) === hash) mine.delete(p.nonce);
     if (mine?.size === 0) this.bySender.delete(p.sender);
   }
-
-  /** Opens an envelope from the ordering log into an executable transaction. */
-  open(envelope: Uint8Array): QueuedTx {
-    return openEnvelope(envelope, this.common, this.envelopeKey);
-  }
 }
-

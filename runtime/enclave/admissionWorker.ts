@@ -1,35 +1,134 @@
-import { parentPort, workerData } from 'node:worker_threads';
-import type { EnclaveError } from '../boundary/messages.ts';
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { batcher } from '../boundary/batcher.ts';
+import type { EnclaveError, EnclaveToHost } from '../boundary/messages.ts';
+import { checkInbound } from '../boundary/validate.ts';
 import { createChainCommon } from '../chain/common.ts';
 import { initEthCrypto } from '../crypto/ethCrypto.ts';
-import { EnclaveFailure } from './EnclaveFailure.ts';
+import { EnclaveFailure, invalidInput, toEnclaveError } from './EnclaveFailure.ts';
 import { inspectTransaction, type Inspected } from './inspect.ts';
+import { TxPool, type PoolUpdate } from './TxPool.ts';
 
 /**
- * A second enclave thread for the stateless half of admission: decoding, sender
- * recovery (the costliest step) and sealing, so the thread that executes blocks does
- * none of it. It holds only the envelope key, and its messages never leave the
- * enclave: only the enclave's main thread talks to it.
+ * The enclave's admission thread: it takes `submit` straight from the host (on a port
+ * of its own), decodes the transaction, recovers its sender, checks it against the pool
+ * and seals it for the ordering log, so accepting a transaction never waits for the
+ * thread that executes blocks. That thread keeps the pool's view of the senders'
+ * accounts current and asks the pool what only it knows (pending nonces and
+ * transactions).
  */
-export type AdmissionRequest = { id: number; raw: Uint8Array };
-export type AdmissionReply = { id: number; inspected?: Inspected; error?: EnclaveError };
+
+/** Executing thread -> admission thread. */
+export type AdmissionRequest =
+  /** Admit a signed transaction (eth_sendTransaction, or a submit made in-process). */
+  | { kind: 'admit'; id: number; raw: Uint8Array }
+  | { kind: 'nextNonce'; id: number; address: string }
+  | { kind: 'pending'; id: number; hash: string }
+  /** After blocks, or in answer to a lookup; not answered. */
+  | { kind: 'update'; update: PoolUpdate };
+
+/** Admission thread -> executing thread. */
+export type AdmissionMessage =
+  | { kind: 'reply'; id: number; value?: unknown; error?: EnclaveError }
+  /** Senders the pool does not follow yet: answered with an update that holds them. */
+  | { kind: 'lookup'; address: string };
+
+export interface AdmissionData {
+  chainId: string;
+  envelopeKey: Uint8Array;
+  blockGasLimit: string;
+  baseFee: string;
+  /** The host's submission port; absent when the enclave runs in-process. */
+  hostPort?: MessagePort;
+}
 
 const port = parentPort!;
-const { chainId, envelopeKey } = workerData as { chainId: string; envelopeKey: Uint8Array };
+const { chainId, envelopeKey, blockGasLimit, baseFee, hostPort } = workerData as AdmissionData;
 const common = createChainCommon(BigInt(chainId), await initEthCrypto());
+const pool = new TxPool(BigInt(blockGasLimit), BigInt(baseFee));
+const toMain = batcher<AdmissionMessage>((batch) => port.postMessage(batch));
+/** Senders asked of the executing thread, with the admissions waiting for them. */
+const lookups = new Map<string, (() => void)[]>();
 
-// Requests arrive in batches (one per turn of the main thread's event loop); the
-// replies to a batch go back together.
+function follow(sender: string): Promise<void> | undefined {
+  if (pool.follows(sender)) return undefined;
+  return new Promise((resolve) => {
+    let waiting = lookups.get(sender);
+    if (!waiting) {
+      lookups.set(sender, (waiting = []));
+      toMain({ kind: 'lookup', address: sender });
+    }
+    waiting.push(resolve);
+  });
+}
+
+async function admit(raw: Uint8Array): Promise<{ hash: string; envelope: Uint8Array }> {
+  let inspected: Inspected;
+  try {
+    inspected = inspectTransaction(raw, common, envelopeKey);
+  } catch (err) {
+    throw err instanceof EnclaveFailure ? err : invalidInput('invalid transaction');
+  }
+  await follow(inspected.sender);
+  return pool.admit(inspected);
+}
+
 port.on('message', (batch: AdmissionRequest[]) => {
-  port.postMessage(batch.map(answer));
+  for (const m of batch) {
+    switch (m.kind) {
+      case 'update':
+        pool.update(m.update);
+        for (const [address] of m.update.accounts) {
+          const waiting = lookups.get(address);
+          lookups.delete(address);
+          waiting?.forEach((resume) => resume());
+        }
+        break;
+      case 'admit':
+        answer(m.id, () => admit(m.raw));
+        break;
+      case 'nextNonce':
+        answer(m.id, async () => {
+          await follow(m.address);
+          return pool.nextNonce(m.address);
+        });
+        break;
+      case 'pending':
+        answer(m.id, () => {
+          const p = pool.pending.get(m.hash);
+          return p && { sender: p.sender, envelope: p.envelope };
+        });
+        break;
+    }
+  }
 });
 
-function answer({ id, raw }: AdmissionRequest): AdmissionReply {
-  try {
-    return { id, inspected: inspectTransaction(raw, common, envelopeKey) };
-  } catch (err) {
-    const error: EnclaveError =
-      err instanceof EnclaveFailure ? { kind: err.kind, message: err.message } : { kind: 'invalidInput', message: 'invalid transaction' };
-    return { id, error };
-  }
+function answer(id: number, fn: () => unknown): void {
+  Promise.resolve()
+    .then(fn)
+    .then(
+      (value) => toMain({ kind: 'reply', id, value }),
+      (err: unknown) => toMain({ kind: 'reply', id, error: toEnclaveError(err) }),
+    );
+}
+
+// The host's submissions: the same checks on inbound messages as the executing thread's.
+if (hostPort) {
+  const toHost = batcher<EnclaveToHost>((batch) => hostPort.postMessage(batch));
+  const refuse = (id: number, message: string) =>
+    toHost({ type: 'reply', id, ok: false, error: { kind: 'invalidParams', message: `malformed message: ${message}` } });
+  hostPort.on('message', (batch: unknown) => {
+    if (!Array.isArray(batch)) return refuse(-1, 'a batch (array) expected');
+    for (const message of batch) {
+      const id = typeof message?.id === 'number' ? message.id : -1;
+      const problem = checkInbound(message) ?? (message.type === 'submit' ? undefined : `${message.type} is not taken on the submission port`);
+      if (problem) {
+        refuse(id, problem);
+        continue;
+      }
+      admit(message.raw).then(
+        (value) => toHost({ type: 'reply', id, ok: true, value }),
+        (err: unknown) => toHost({ type: 'reply', id, ok: false, error: toEnclaveError(err) }),
+      );
+    }
+  });
 }

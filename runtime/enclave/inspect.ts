@@ -23,7 +23,7 @@ export interface Inspected {
  * The stateless half of admission: type, chain id, decoding, signature, intrinsic gas
  * and fee sanity, with geth's messages; then seals the transaction with its sender's
  * public key so execution never recovers the signature again. Runs on the enclave's
- * recovery thread (or inline if that thread is gone).
+ * admission thread.
  */
 export function inspectTransaction(raw: Uint8Array, common: Common, envelopeKey: Uint8Array): Inspected {
   const type = raw[0]! <= 0x7f ? raw[0]! : 0;

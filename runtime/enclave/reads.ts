@@ -6,7 +6,12 @@ import { receiptsJson, type Chain } from '../chain/Chain.ts';
 import { formatLog, formatTransaction } from '../chain/format.ts';
 import type { StateReader } from '../state/types.ts';
 import { EnclaveFailure, invalidInput, invalidParams } from './EnclaveFailure.ts';
-import type { TxPool } from './TxPool.ts';
+
+/** What reads ask of the pool (on the admission thread). */
+export interface PoolReads {
+  nextNonce(address: string): Promise<bigint>;
+  pending(hash: string): Promise<{ tx: TypedTransaction; sender: string } | undefined>;
+}
 
 const MAX_LOGS = 10_000;
 const MAX_LOG_RANGE = 100_000;
@@ -21,7 +26,7 @@ const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000';
 export class Reads {
   constructor(
     private readonly chain: Chain,
-    private readonly pool: TxPool,
+    private readonly pool: PoolReads,
     private readonly accounts: () => string[],
   ) {}
 
@@ -108,14 +113,16 @@ export class Reads {
     return this.chain.stateAt(this.resolve(ref)!);
   }
 
-  private transaction(hash: string): unknown {
+  private async transaction(hash: string): Promise<unknown> {
     const found = this.locate(hash);
     if (found) {
       const { stored, index } = found;
       return formatTransaction(stored.block.transactions[index]!, stored.senders[index]!, { block: stored.block, index });
     }
-    const pending = this.pool.pending.get(hash);
-    return pending ? formatTransaction(this.pool.transaction(pending), pending.sender, undefined) : null;
+    const pending = await this.pool.pending(hash);
+    // Included meanwhile: it is found in its block now.
+    if (!pending) return this.locate(hash) ? this.transaction(hash) : null;
+    return formatTransaction(pending.tx, pending.sender, undefined);
   }
 
   private receipt(hash: string): unknown {
