@@ -10,6 +10,7 @@ import { DevAccounts } from '../chain/devAccounts.ts';
 import { initEthCrypto } from '../crypto/ethCrypto.ts';
 import { cacheJumpAnalysis } from '../evm/cacheJumpAnalysis.ts';
 import { installFastWordOpcodes } from '../evm/fastWordOpcodes.ts';
+import { installSyncOpcodeLoop } from '../evm/syncOpcodeLoop.ts';
 import { LedgerCorruptError } from '../ledger/errors.ts';
 import { Ledger } from '../ledger/Ledger.ts';
 import { StorageThread } from '../ledger/StorageThread.ts';
@@ -109,6 +110,7 @@ export class Enclave {
     const common = createChainCommon(chainId, await initEthCrypto());
     await cacheJumpAnalysis();
     await installFastWordOpcodes();
+    await installSyncOpcodeLoop();
     this.dev = new DevAccounts(config.devMnemonic, config.devAccounts);
     const storage = new StorageThread(ledger.dbFile);
     try {
