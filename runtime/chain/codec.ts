@@ -124,16 +124,23 @@ export function encodeSnapshot(
   entries: Iterable<[string, AccountRecord, Map<string, Uint8Array> | undefined]>,
   codes: Map<string, Uint8Array>,
 ): Uint8Array {
-  const accounts: unknown[] = [];
+  // Built from encoded parts (the whole state, at once: a general encoder's walk over
+  // nested arrays took ~50 ms for 15k slots, a pause in block production).
+  const accounts: Uint8Array[] = [];
   for (const [address, a, slots] of entries) {
-    const s: Uint8Array[][] = [];
-    if (slots) for (const [slot, value] of slots) s.push([hexToBytes(slot as `0x${string}`), value]);
-    accounts.push([hexToBytes(address as `0x${string}`), num(a.nonce), num(a.balance), a.codeHash, s]);
+    const s: Uint8Array[] = [];
+    if (slots) for (const [slot, value] of slots) s.push(encodeList([encodeBytes(fromHex(slot)), encodeBytes(value)]));
+    accounts.push(
+      encodeList([encodeBytes(fromHex(address)), encodeBytes(num(a.nonce)), encodeBytes(num(a.balance)), encodeBytes(a.codeHash), encodeList(s)]),
+    );
   }
-  const c: Uint8Array[][] = [];
-  for (const [hash, code] of codes) c.push([hexToBytes(hash as `0x${string}`), code]);
-  return RLP.encode([num(BigInt(seq)), accounts as never, c]);
+  const c: Uint8Array[] = [];
+  for (const [hash, code] of codes) c.push(encodeList([encodeBytes(fromHex(hash)), encodeBytes(code)]));
+  return encodeList([encodeBytes(num(BigInt(seq))), encodeList(accounts), encodeList(c)]);
 }
+
+/** 0x-hex (already validated: our own keys) to bytes, through Node's decoder. */
+const fromHex = (h: string): Uint8Array => Buffer.from(h.slice(2), 'hex');
 
 export function decodeSnapshot(bytes: Uint8Array): { seq: number; writeSet: WriteSet } {
   const [seq, accounts, codes] = RLP.decode(bytes) as unknown as [

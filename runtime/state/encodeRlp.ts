@@ -17,16 +17,16 @@ export function encodeList(items: Uint8Array[]): Uint8Array {
 }
 
 function withHeader(offset: number, length: number, parts: Uint8Array[]): Uint8Array {
-  let header: Uint8Array;
-  if (length < 56) header = Uint8Array.of(offset + length);
+  let lengthBytes = 0;
+  for (let l = length; l > 0 && length >= 56; l = Math.floor(l / 256)) lengthBytes++;
+  const headerLength = 1 + lengthBytes;
+  const out = new Uint8Array(headerLength + length);
+  if (length < 56) out[0] = offset + length;
   else {
-    const lengthBytes: number[] = [];
-    for (let l = length; l > 0; l = Math.floor(l / 256)) lengthBytes.unshift(l & 255);
-    header = Uint8Array.from([offset + 55 + lengthBytes.length, ...lengthBytes]);
+    out[0] = offset + 55 + lengthBytes;
+    for (let i = lengthBytes, l = length; i > 0; i--, l = Math.floor(l / 256)) out[i] = l & 255;
   }
-  const out = new Uint8Array(header.length + length);
-  out.set(header);
-  let at = header.length;
+  let at = headerLength;
   for (const part of parts) {
     out.set(part, at);
     at += part.length;

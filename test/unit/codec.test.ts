@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { Block, createBlockHeader } from '@ethereumjs/block';
 import { createTx, type TypedTransaction } from '@ethereumjs/tx';
-import { bytesToHex, createAddressFromString, hexToBytes, KECCAK256_RLP } from '@ethereumjs/util';
-import { serializeBlock } from '../../runtime/chain/codec.ts';
+import { RLP } from '@ethereumjs/rlp';
+import { bigIntToUnpaddedBytes, bytesToHex, createAddressFromString, hexToBytes, intToBytes, KECCAK256_NULL, KECCAK256_RLP, setLengthLeft } from '@ethereumjs/util';
+import { decodeSnapshot, encodeSnapshot, serializeBlock } from '../../runtime/chain/codec.ts';
+import { keccak256 } from '../../runtime/crypto/ethCrypto.ts';
+import type { AccountRecord } from '../../runtime/state/types.ts';
 import { createChainCommon } from '../../runtime/chain/common.ts';
 
 const common = createChainCommon(31337n);
@@ -36,4 +40,34 @@ test('serializeBlock gives the RLP of Block.serialize from the transactions\' en
     );
     assert.equal(bytesToHex(ours), bytesToHex(block.serialize()), `${txs.length} transactions`);
   }
+});
+
+test('snapshots encode as the general RLP encoder would, and decode back', () => {
+  const slots = new Map<string, Uint8Array>();
+  for (let i = 0; i < 300; i++) slots.set(bytesToHex(setLengthLeft(intToBytes(i * 7919), 32)), i % 5 === 0 ? Uint8Array.of(i & 0x7f) : randomBytes(1 + (i % 32)));
+  const code = randomBytes(3000);
+  const codeHash = bytesToHex(keccak256(code));
+  const entries: [string, AccountRecord, Map<string, Uint8Array> | undefined][] = [
+    ['0x00000000000000000000000000000000000000aa', { nonce: 0n, balance: 0n, codeHash: KECCAK256_NULL }, undefined],
+    ['0x00000000000000000000000000000000000000bb', { nonce: 7n, balance: 10n ** 24n, codeHash: hexToBytes(codeHash as `0x${string}`) }, slots],
+  ];
+  const codes = new Map([[codeHash, code]]);
+  const bytes = encodeSnapshot(1234, entries, codes);
+  const expected = RLP.encode([
+    bigIntToUnpaddedBytes(1234n),
+    entries.map(([address, a, s]) => [
+      hexToBytes(address as `0x${string}`),
+      bigIntToUnpaddedBytes(a.nonce),
+      bigIntToUnpaddedBytes(a.balance),
+      a.codeHash,
+      [...(s ?? [])].map(([k, v]) => [hexToBytes(k as `0x${string}`), v]),
+    ]) as never,
+    [[hexToBytes(codeHash as `0x${string}`), code]],
+  ]);
+  assert.equal(bytesToHex(bytes), bytesToHex(expected));
+  const { seq, writeSet } = decodeSnapshot(bytes);
+  assert.equal(seq, 1234);
+  assert.equal(writeSet.accounts.get('0x00000000000000000000000000000000000000bb')?.balance, 10n ** 24n);
+  assert.deepEqual([...writeSet.storage.get('0x00000000000000000000000000000000000000bb')!].map(([k, v]) => [k, bytesToHex(v!)]), [...slots].map(([k, v]) => [k, bytesToHex(v)]));
+  assert.equal(bytesToHex(writeSet.codes.get(codeHash)!), bytesToHex(code));
 });
