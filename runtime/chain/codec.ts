@@ -1,6 +1,6 @@
 import { RLP } from '@ethereumjs/rlp';
 import { encodeBytes, encodeList } from '../state/encodeRlp.ts';
-import { bigIntToUnpaddedBytes, bytesToBigInt, bytesToHex, hexToBytes } from '@ethereumjs/util';
+import { bigIntToUnpaddedBytes, bytesToBigInt, bytesToHex } from '@ethereumjs/util';
 import type { AccountRecord } from '../state/types.ts';
 import type { BlockChanges } from '../state/WorldState.ts';
 
@@ -29,6 +29,8 @@ export interface LedgerPayload {
 const hex = (b: Uint8Array) => bytesToHex(b);
 const big = (b: Uint8Array) => bytesToBigInt(b);
 const num = (n: bigint) => bigIntToUnpaddedBytes(n);
+/** 0x-hex of our own keys (valid by construction) to bytes, through Node's decoder. */
+const fromHex = (h: string): Uint8Array => Buffer.from(h.slice(2), 'hex');
 
 /**
  * RLP of a block from its header fields and its transactions' canonical encodings,
@@ -46,13 +48,13 @@ const EMPTY_LIST = Uint8Array.of(0xc0);
 export function encodePayload(p: LedgerPayload): Uint8Array {
   return RLP.encode([
     p.block,
-    p.senders.map((s) => hexToBytes(s as `0x${string}`)),
+    p.senders.map((s) => fromHex(s)),
     p.receipts.map((r) => [
       num(BigInt(r.status)),
       num(r.cumulativeGasUsed),
       num(r.gasUsed),
       r.logs,
-      r.contractAddress ? hexToBytes(r.contractAddress as `0x${string}`) : new Uint8Array(0),
+      r.contractAddress ? fromHex(r.contractAddress) : new Uint8Array(0),
     ]),
     encodeWriteSet(p.writeSet),
   ]);
@@ -88,17 +90,17 @@ type WriteSetRlp = [
 function encodeWriteSet(w: WriteSet): WriteSetRlp {
   const accounts: Uint8Array[][] = [];
   for (const [address, a] of w.accounts) {
-    const key = hexToBytes(address as `0x${string}`);
+    const key = fromHex(address);
     accounts.push(a ? [key, num(a.nonce), num(a.balance), a.codeHash] : [key]);
   }
   const storage: WriteSetRlp[1] = [];
   for (const [address, slots] of w.storage) {
     const entries: [Uint8Array, Uint8Array][] = [];
-    for (const [slot, value] of slots) entries.push([hexToBytes(slot as `0x${string}`), value ?? new Uint8Array(0)]);
-    storage.push([hexToBytes(address as `0x${string}`), entries]);
+    for (const [slot, value] of slots) entries.push([fromHex(slot), value ?? new Uint8Array(0)]);
+    storage.push([fromHex(address), entries]);
   }
   const codes: WriteSetRlp[2] = [];
-  for (const [hash, code] of w.codes) codes.push([hexToBytes(hash as `0x${string}`), code]);
+  for (const [hash, code] of w.codes) codes.push([fromHex(hash), code]);
   return [accounts, storage, codes];
 }
 
@@ -138,9 +140,6 @@ export function encodeSnapshot(
   for (const [hash, code] of codes) c.push(encodeList([encodeBytes(fromHex(hash)), encodeBytes(code)]));
   return encodeList([encodeBytes(num(BigInt(seq))), encodeList(accounts), encodeList(c)]);
 }
-
-/** 0x-hex (already validated: our own keys) to bytes, through Node's decoder. */
-const fromHex = (h: string): Uint8Array => Buffer.from(h.slice(2), 'hex');
 
 export function decodeSnapshot(bytes: Uint8Array): { seq: number; writeSet: WriteSet } {
   const [seq, accounts, codes] = RLP.decode(bytes) as unknown as [
