@@ -28,6 +28,7 @@ import {
   type WriteSet,
 } from './codec.ts';
 import { formatBlock, formatHeader, formatLog, formatReceipts } from './format.ts';
+import { decodeEnvelope } from '../enclave/inspect.ts';
 
 /** A transaction taken from the ordering log, with the sender recovered at submission. */
 export interface QueuedTx {
@@ -36,6 +37,15 @@ export interface QueuedTx {
   hash: string;
   /** The transaction's canonical encoding. */
   raw: Uint8Array;
+}
+
+/**
+ * A transaction waiting in the queue: authenticated and decrypted when it came off the
+ * log, decoded only when a block reaches it (a backlog stays compact).
+ */
+export interface WaitingTx {
+  plain: Uint8Array;
+  decoded?: QueuedTx;
 }
 
 /** A decoded ledger entry, as kept in the read cache. */
@@ -113,8 +123,10 @@ export class Chain {
   private cachedTxs = 0;
   private txsSinceSnapshot = 0;
   private readonly archive = new Map<number, StateReader>();
-  /** Executable transactions from the log, in log order, not yet in a block. */
-  readonly queue: QueuedTx[] = [];
+  /** Transactions from the log, in log order, not yet in a block. */
+  private queue: WaitingTx[] = [];
+  /** Whether the queue may hold transactions that are executable now (the last block was full, or new ones came). */
+  private unexamined = false;
   /** Hashes of transactions dropped from the queue since the pool was last told. */
   readonly dropped: string[] = [];
   /** Accounts changed by blocks since the pool was last told. */
@@ -224,6 +236,17 @@ export class Chain {
     this.recoveredFrom = { snapshot: snapshot ? snapshot.seq : null, replayedBlocks: head - from + 1 };
   }
 
+  /** Queues a transaction from the ordering log (unsealed; decoded when a block reaches it). */
+  enqueue(plain: Uint8Array): void {
+    this.queue.push({ plain });
+    this.unexamined = true;
+  }
+
+  /** Transactions waiting that a block could take now (0 if all wait for a nonce gap). */
+  get waiting(): number {
+    return this.unexamined ? this.queue.length : 0;
+  }
+
   /**
    * Builds one block from the queue at a cut. Returns undefined when nothing was
    * executable and the cut does not ask for empty blocks.
@@ -254,27 +277,39 @@ export class Chain {
     let gasUsed = 0n;
 
     // Passes over the queue in log order; a transaction whose nonce is ahead of its
-    // sender waits, and becomes executable once the gap is filled in a later pass.
-    // Every few milliseconds the loop yields, so submissions and reads are answered
-    // while a large block executes (reads see the committed head, see History).
+    // sender waits, and becomes executable once the gap is filled in a later pass. The
+    // first executable transaction that does not fit ends the block, so building a block
+    // costs what it includes, whatever the backlog. Every few milliseconds the loop
+    // yields, so reads are answered while a large block executes (reads see the
+    // committed head, see History).
     let yielded = performance.now();
+    let rest = this.queue;
+    let full = false;
     let progressed = true;
-    while (progressed) {
+    while (progressed && !full) {
       progressed = false;
-      for (let i = 0; i < this.queue.length; i++) {
-        const item = this.queue[i]!;
+      const pass = rest;
+      rest = [];
+      for (let i = 0; i < pass.length; i++) {
+        const waiting = pass[i]!;
+        const item = (waiting.decoded ??= decodeEnvelope(waiting.plain, this.common));
         const nonce = this.world.account(item.sender)?.nonce ?? 0n;
-        if (item.tx.nonce > nonce) continue;
+        if (item.tx.nonce > nonce) {
+          rest.push(waiting);
+          continue;
+        }
         if (item.tx.nonce < nonce) {
-          this.queue.splice(i--, 1);
           this.dropped.push(item.hash);
           continue;
         }
         // Blocks are filled to the EIP-1559 gas target (half the limit), so batching a
         // backlog never raises the base fee; a single larger transaction still fits alone.
         const room = (included.length === 0 ? this.blockGasLimit : this.blockGasLimit / 2n) - gasUsed;
-        if (item.tx.gasLimit > room) continue;
-        this.queue.splice(i--, 1);
+        if (item.tx.gasLimit > room) {
+          full = true;
+          for (let j = i; j < pass.length; j++) rest.push(pass[j]!);
+          break;
+        }
         let result;
         try {
           result = await runTx(this.vm, {
@@ -309,6 +344,8 @@ export class Chain {
         }
       }
     }
+    this.queue = rest;
+    this.unexamined = full;
     if (included.length === 0 && !allowEmpty) return undefined;
 
     const transactions = included.map((q) => q.tx);

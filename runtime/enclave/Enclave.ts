@@ -18,7 +18,7 @@ import { loadPlatformSecret } from '../ledger/platformSecret.ts';
 import { EnclaveFailure, invalidInput } from './EnclaveFailure.ts';
 import { DEFAULT_PRIORITY_FEE, Reads } from './reads.ts';
 import { Admission } from './Admission.ts';
-import { openEnvelope } from './inspect.ts';
+import { openEnvelope, unsealEnvelope } from './inspect.ts';
 import type { PoolUpdate } from './TxPool.ts';
 
 export interface EnclaveOptions {
@@ -177,7 +177,7 @@ export class Enclave {
     const blocks: OrderResult['blocks'] = [];
     for (const entry of entries) {
       if (entry.kind === 'tx') {
-        chain.queue.push(openEnvelope(entry.envelope, chain.common, envelopeKey));
+        chain.enqueue(unsealEnvelope(entry.envelope, envelopeKey));
       } else {
         const event = await chain.buildBlock(entry.timestamp, entry.allowEmpty);
         if (event) blocks.push(event);
@@ -189,8 +189,7 @@ export class Enclave {
       chain.changedAccounts.clear();
       admission.update(this.poolUpdate(changed, chain.dropped.splice(0)));
     }
-    const waiting = chain.queue.filter((q) => q.tx.nonce === (chain.world.account(q.sender)?.nonce ?? 0n)).length;
-    return { blocks, waiting };
+    return { blocks, waiting: chain.waiting };
   }
 
   /** The pool's view of these senders, as of the tip. */

@@ -85,16 +85,27 @@ export function openEnvelope(
   common: Common,
   envelopeKey: Uint8Array,
 ): { tx: TypedTransaction; sender: string; hash: string; raw: Uint8Array } {
-  let plain: Buffer;
+  return decodeEnvelope(unsealEnvelope(envelope, envelopeKey), common);
+}
+
+/**
+ * Authenticates and decrypts an envelope from the ordering log: the sender's public
+ * key followed by the raw transaction. Throws if the log entry was not sealed here.
+ */
+export function unsealEnvelope(envelope: Uint8Array, envelopeKey: Uint8Array): Uint8Array {
   try {
     const decipher = createDecipheriv('aes-256-gcm', envelopeKey, envelope.subarray(0, 12));
     decipher.setAuthTag(envelope.subarray(envelope.length - 16));
-    plain = Buffer.concat([decipher.update(envelope.subarray(12, envelope.length - 16)), decipher.final()]);
+    return Buffer.concat([decipher.update(envelope.subarray(12, envelope.length - 16)), decipher.final()]);
   } catch {
     throw new EnclaveFailure('invalidInput', 'ordering log entry failed authentication');
   }
+}
+
+/** Decodes an unsealed envelope into the transaction, ready to execute, and its sender. */
+export function decodeEnvelope(plain: Uint8Array, common: Common): { tx: TypedTransaction; sender: string; hash: string; raw: Uint8Array } {
   const publicKey = plain.subarray(0, 64);
-  const raw = new Uint8Array(plain.buffer, plain.byteOffset + 64, plain.length - 64);
+  const raw = plain.subarray(64);
   const tx = createTxFromRLP(raw, { common });
   // ethereumjs's own slots for the recovered key and the hash (the tx object is frozen,
   // its cache is not); admission checked that `raw` is the canonical encoding.
