@@ -151,13 +151,15 @@ export class Enclave {
       },
     });
     this.admission = admission;
-    this.reads = new Reads(chain, {
-      nextNonce: (address) => admission.nextNonce(address),
-      pending: async (hash) => {
+    const envelopeKey = this.envelopeKey;
+    const pool = {
+      nextNonce: (address: string) => admission.nextNonce(address),
+      pending: async (hash: string) => {
         const p = await admission.pending(hash);
-        return p && openEnvelope(p.envelope, common, this.envelopeKey!);
+        return p && openEnvelope(p.envelope, common, envelopeKey);
       },
-    }, () => this.dev!.addresses);
+    };
+    this.reads = new Reads(chain, pool, () => this.dev!.addresses);
     // Under sustained load V8 lets the heap grow to several times the live data between
     // full collections; capping the growth factor at 2 keeps memory in proportion to
     // live state (state and recent history) at the cost of more frequent, mostly
