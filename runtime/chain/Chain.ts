@@ -76,8 +76,14 @@ export interface ChainOptions {
   genesis: { alloc: Map<string, bigint>; timestamp: bigint };
 }
 
-/** Blocks whose state stays answerable from memory (older ones: snapshot + replay). */
+/**
+ * Blocks whose state stays answerable from memory (older ones: snapshot + replay): 128,
+ * or fewer when blocks are large (at most ~64k overwritten keys, ~10 MB), so memory
+ * does not follow block sizes. Always more than the blocks being written.
+ */
 const HISTORY_DEPTH = 128;
+const HISTORY_KEYS = 65_536;
+const HISTORY_MIN_DEPTH = 16;
 /**
  * A snapshot every so many blocks or transactions, whichever comes first, bounds
  * restart replay and archive reconstruction whatever the block sizes.
@@ -138,7 +144,10 @@ export class Chain {
     this.ledger = opts.ledger;
     this.storage = opts.storage;
     this.blockGasLimit = opts.blockGasLimit;
-    this.history = new History(this.world, HISTORY_DEPTH, () => this.world.inProgress());
+    this.history = new History(this.world, HISTORY_DEPTH, () => this.world.inProgress(), {
+      maxKeys: HISTORY_KEYS,
+      minDepth: HISTORY_MIN_DEPTH,
+    });
   }
 
   /** Opens the chain: genesis on an empty ledger, else the newest snapshot plus the ledger tail. */

@@ -8,24 +8,43 @@ type Prior = Pick<BlockChanges, 'priorAccounts' | 'priorStorage'>;
  * current state with, for each key, the value it had before the first later block
  * that changed it. The block being built counts as the latest of those, so reads
  * served between its transactions still see the committed head. Bounded to `depth`
- * blocks; older blocks are rebuilt from a snapshot and the ledger instead.
+ * blocks and, whatever their sizes, to about `maxKeys` overwritten keys (keeping at
+ * least `minDepth` blocks, which covers the blocks still being written); older blocks
+ * are rebuilt from a snapshot and the ledger instead.
  */
 export class History {
   /** priors[i] holds what block (head - priors.length + 1 + i) overwrote. */
   private readonly priors: Prior[] = [];
+  private readonly sizes: number[] = [];
+  private keys = 0;
   private head = -1;
 
   constructor(
     private readonly current: StateReader,
     private readonly depth: number,
     private readonly building: () => Prior,
+    private readonly limits: { maxKeys: number; minDepth: number } = { maxKeys: Infinity, minDepth: 1 },
   ) {}
 
   /** Records the undo set of block `number`, which must follow the last one recorded. */
   record(number: number, changes: Prior): void {
-    if (number !== this.head + 1) this.priors.length = 0;
+    if (number !== this.head + 1) {
+      this.priors.length = 0;
+      this.sizes.length = 0;
+      this.keys = 0;
+    }
+    let size = changes.priorAccounts.size;
+    for (const slots of changes.priorStorage.values()) size += slots.size;
     this.priors.push(changes);
-    if (this.priors.length > this.depth) this.priors.shift();
+    this.sizes.push(size);
+    this.keys += size;
+    while (
+      this.priors.length > this.depth ||
+      (this.keys > this.limits.maxKeys && this.priors.length > this.limits.minDepth)
+    ) {
+      this.priors.shift();
+      this.keys -= this.sizes.shift()!;
+    }
     this.head = number;
   }
 

@@ -546,3 +546,27 @@ test('history: at(n) answers the state at the end of recent blocks', () => {
   assert.equal(history.covers(8), false);
   assert.deepEqual(history.at(9).account(A), rec(2n, 80n));
 });
+
+test('history: a budget of overwritten keys bounds memory whatever the block sizes, above a minimum depth', () => {
+  const world = new WorldState();
+  const history = new History(world, 100, () => world.inProgress(), { maxKeys: 10, minDepth: 2 });
+  // Blocks 0..3 overwrite 4 keys each (an account and three slots): past 10 keys the
+  // oldest undo sets go. The undo sets of blocks 2 and 3 answer blocks 1..3.
+  for (let n = 0; n <= 3; n++) {
+    world.setAccount(A, rec(BigInt(n), 100n));
+    for (let i = 0; i < 3; i++) world.setStorage(A, slot(i), val(n + 1));
+    history.record(n, world.takeChanges());
+  }
+  assert.equal(history.covers(0), false);
+  assert.ok(history.covers(1) && history.covers(3));
+  assert.equal(hex(history.at(1).storage(A, slot(0))), '0x02');
+  assert.deepEqual(history.at(1).account(A), rec(1n, 100n));
+  // One huge block: over budget on its own, yet the last minDepth blocks stay.
+  for (let i = 0; i < 50; i++) world.setStorage(A, slot(i), val(9));
+  history.record(4, world.takeChanges());
+  assert.ok(history.covers(2) && history.covers(4));
+  assert.equal(history.covers(1), false);
+  assert.equal(hex(history.at(2).storage(A, slot(0))), '0x03');
+  assert.equal(history.at(2).storage(A, slot(40)), undefined);
+  assert.equal(hex(history.at(4).storage(A, slot(40))), '0x09');
+});
