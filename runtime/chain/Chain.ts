@@ -92,12 +92,12 @@ const SNAPSHOT_BLOCKS = 1000;
 const SNAPSHOT_TXS = 50_000;
 /**
  * Decoded blocks kept for reads, bounded by transactions (a decoded transaction with its
- * receipt costs ~10 KB), so memory does not follow block sizes or history. A quarter
- * of a second of blocks at full load (seconds at everyday loads): what clients read
- * back right after inclusion. More lengthens every full garbage collection (a pause in
- * block production) for reads that the ledger answers anyway.
+ * receipt costs ~10 KB), so memory does not follow block sizes or history. About a
+ * second of blocks at full load: what clients read back right after inclusion. More
+ * lengthens every full garbage collection (a pause in block production) for reads that
+ * the ledger answers anyway.
  */
-const BLOCK_CACHE_TXS = 256;
+const BLOCK_CACHE_TXS = 1024;
 /** How long block execution runs before letting other requests in. */
 const YIELD_EVERY_MS = 1;
 const INITIAL_BASE_FEE = 1_000_000_000n;
