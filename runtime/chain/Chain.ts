@@ -133,10 +133,9 @@ export class Chain {
   private queue: WaitingTx[] = [];
   /** Whether the queue may hold transactions that are executable now (the last block was full, or new ones came). */
   private unexamined = false;
-  /** Hashes of transactions dropped from the queue since the pool was last told. */
-  readonly dropped: string[] = [];
-  /** Accounts changed by blocks since the pool was last told. */
-  readonly changedAccounts = new Set<string>();
+  /** Since the last takePoolNews: transactions dropped from the queue, accounts blocks changed. */
+  private dropped: string[] = [];
+  private changedAccounts = new Set<string>();
   recoveredFrom: { snapshot: number | null; replayedBlocks: number } = { snapshot: null, replayedBlocks: 0 };
 
   private constructor(opts: ChainOptions) {
@@ -243,6 +242,17 @@ export class Chain {
       throw new LedgerCorruptError(`state recovered from the ledger does not match the state root of block ${head}`, head);
     }
     this.recoveredFrom = { snapshot: snapshot ? snapshot.seq : null, replayedBlocks: head - from + 1 };
+  }
+
+  /**
+   * What blocks did since the last call that the pool must hear of: the transactions
+   * dropped from the queue and the accounts changed.
+   */
+  takePoolNews(): { dropped: string[]; changedAccounts: Set<string> } {
+    const news = { dropped: this.dropped, changedAccounts: this.changedAccounts };
+    this.dropped = [];
+    this.changedAccounts = new Set();
+    return news;
   }
 
   /** Queues a transaction from the ordering log (unsealed; decoded when a block reaches it). */
@@ -453,7 +463,7 @@ export class Chain {
    * Writes an encrypted snapshot of the tip's state, after the tip's own write. Not
    * awaited: a failed write stops the storage thread, and the next append reports it.
    */
-  snapshot(): void {
+  private snapshot(): void {
     const seq = Number(this.tipBlock.header.number);
     this.txsSinceSnapshot = 0;
     const sealed = this.ledger.sealSnapshot(seq, encodeSnapshot(seq, this.world.entries(), this.world.allCodes()));

@@ -130,14 +130,14 @@ export class Enclave {
       throw err;
     }
     const chain = this.chain;
-    chain.changedAccounts.clear();
     // The embedded ordering log lives in host memory for one run only, so envelopes are
     // sealed under a key that lives exactly as long; a network log would use a key
     // derived from the ledger secret that every member enclave holds.
-    this.envelopeKey = randomBytes(32);
+    const envelopeKey = randomBytes(32);
+    this.envelopeKey = envelopeKey;
     const admission = new Admission({
       chainId,
-      envelopeKey: this.envelopeKey,
+      envelopeKey,
       blockGasLimit: config.blockGasLimit,
       baseFee: chain.tip.header.calcNextBaseFee(),
       hostPort: this.options.submissions,
@@ -151,7 +151,6 @@ export class Enclave {
       },
     });
     this.admission = admission;
-    const envelopeKey = this.envelopeKey;
     const pool = {
       nextNonce: (address: string) => admission.nextNonce(address),
       pending: async (hash: string) => {
@@ -185,11 +184,11 @@ export class Enclave {
         if (event) blocks.push(event);
       }
     }
-    if (blocks.length || chain.dropped.length) {
+    const { dropped, changedAccounts } = chain.takePoolNews();
+    if (blocks.length || dropped.length) {
       const changed: string[] = [];
-      for (const a of chain.changedAccounts) if (this.followed.has(a)) changed.push(a);
-      chain.changedAccounts.clear();
-      admission.update(this.poolUpdate(changed, chain.dropped.splice(0)));
+      for (const a of changedAccounts) if (this.followed.has(a)) changed.push(a);
+      admission.update(this.poolUpdate(changed, dropped));
     }
     return { blocks, waiting: chain.waiting };
   }

@@ -131,7 +131,6 @@ function calldataFloorGas(data: Uint8Array): bigint {
   return 21_000n + 10n * tokens;
 }
 
-
 /**
  * The chain id a signed transaction commits to: the first field of a typed transaction,
  * or EIP-155's v = chainId * 2 + 35|36 of a legacy one. Undefined for a legacy

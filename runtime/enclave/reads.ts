@@ -114,15 +114,16 @@ export class Reads {
   }
 
   private async transaction(hash: string): Promise<unknown> {
-    const found = this.locate(hash);
-    if (found) {
-      const { stored, index } = found;
-      return formatTransaction(stored.block.transactions[index]!, stored.senders[index]!, { block: stored.block, index });
+    let found = this.locate(hash);
+    if (!found) {
+      const pending = await this.pool.pending(hash);
+      if (pending) return formatTransaction(pending.tx, pending.sender, undefined);
+      // Included while the pool was asked.
+      found = this.locate(hash);
+      if (!found) return null;
     }
-    const pending = await this.pool.pending(hash);
-    // Included meanwhile: it is found in its block now.
-    if (!pending) return this.locate(hash) ? this.transaction(hash) : null;
-    return formatTransaction(pending.tx, pending.sender, undefined);
+    const { stored, index } = found;
+    return formatTransaction(stored.block.transactions[index]!, stored.senders[index]!, { block: stored.block, index });
   }
 
   private receipt(hash: string): unknown {
