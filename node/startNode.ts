@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { DEFAULT_ENCLAVE_LIMITS, type EnclaveLimits } from '../runtime/boundary/limits.ts';
 import type { InitResult } from '../runtime/boundary/messages.ts';
 import { startEnclave } from '../runtime/boundary/startEnclave.ts';
 import { EmbeddedLog } from './ordering/EmbeddedLog.ts';
@@ -28,6 +29,8 @@ export interface NodeOptions {
   devAccounts?: number;
   devBalance?: bigint;
   blockGasLimit?: bigint;
+  /** Budgets the enclave enforces; unset ones take their defaults. */
+  limits?: Partial<EnclaveLimits>;
   log?: Logger;
 }
 
@@ -61,6 +64,7 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
         devAccounts: opts.devAccounts ?? 10,
         devBalance: opts.devBalance ?? 10_000n * 10n ** 18n,
         blockGasLimit: opts.blockGasLimit ?? DEFAULT_BLOCK_GAS_LIMIT,
+        limits: { ...DEFAULT_ENCLAVE_LIMITS, ...opts.limits },
       },
     });
   } catch (err) {

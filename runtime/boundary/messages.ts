@@ -8,6 +8,8 @@
  * the sender's event loop); each element is one of the messages below.
  */
 
+import type { EnclaveLimits } from './limits.ts';
+
 /** An opaque caller credential (a session token or signed query); empty for anonymous. */
 export type Credential = Uint8Array;
 
@@ -62,6 +64,8 @@ export interface EnclaveConfig {
   devAccounts: number;
   devBalance: bigint;
   blockGasLimit: bigint;
+  /** What callers may spend; checked inside the enclave. */
+  limits: EnclaveLimits;
 }
 
 /** One entry of the ordering log. Transactions travel sealed; cuts carry the log's clock. */

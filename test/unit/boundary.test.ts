@@ -4,6 +4,7 @@
  * worker answers malformed requests with an error and keeps serving.
  */
 import { test } from 'node:test';
+import { DEFAULT_ENCLAVE_LIMITS } from '../../runtime/boundary/limits.ts';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -117,6 +118,7 @@ const goodConfig: EnclaveConfig = {
   devAccounts: 1,
   devBalance: 1n,
   blockGasLimit: 30_000_000n,
+  limits: DEFAULT_ENCLAVE_LIMITS,
 };
 
 test('checkInbound: well-formed messages pass', () => {
@@ -227,6 +229,7 @@ test('enclave worker: malformed requests are refused with invalidParams, and it 
       devAccounts: 2,
       devBalance: 10n ** 18n,
       blockGasLimit: 30_000_000n,
+      limits: DEFAULT_ENCLAVE_LIMITS,
     },
   });
   assert.equal(init.chainId, 31337n);

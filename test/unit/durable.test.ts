@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import { DEFAULT_ENCLAVE_LIMITS } from '../../runtime/boundary/limits.ts';
 import { Wallet } from 'ethers';
 import type { HostToEnclave, OrderResult } from '../../runtime/boundary/messages.ts';
 import { Enclave } from '../../runtime/enclave/Enclave.ts';
@@ -28,6 +29,7 @@ test('a block is executed before it is durable, and nobody sees it until then', 
         devAccounts: 2,
         devBalance: 10n ** 21n,
         blockGasLimit: 30_000_000n,
+        limits: DEFAULT_ENCLAVE_LIMITS,
       },
     });
     const wallet = new Wallet(DEV_KEY_0);

@@ -1,0 +1,68 @@
+/**
+ * What a caller may spend, enforced where the resource lives. The enclave's budgets
+ * (gas and wall time of calls, log ranges and result counts, pool slots, filters and
+ * subscriptions) are set by the host at `init` and checked inside the enclave; the
+ * host's own (bodies, batches, connections, in-flight requests) are checked by the
+ * RPC server. Defaults follow geth where geth has one.
+ */
+
+/** Budgets the enclave enforces; part of the `init` config. */
+export interface EnclaveLimits {
+  /** Gas cap of eth_call / eth_estimateGas (geth --rpc.gascap). */
+  rpcGasCap: bigint;
+  /** Wall-clock limit of one eth_call, or of a whole eth_estimateGas search, in ms (geth --rpc.evmtimeout). */
+  callTimeoutMs: number;
+  /** Calls (eth_call, eth_estimateGas) that run at once; more wait in line. */
+  maxConcurrentCalls: number;
+  /** Calls that may wait in line; one more is refused. */
+  maxQueuedCalls: number;
+  /** eth_getLogs: blocks per query. */
+  logsBlockRange: number;
+  /** eth_getLogs: logs per answer. */
+  logsMaxResults: number;
+  /** Addresses, and topics over all positions, per log filter. */
+  filterMaxCriteria: number;
+  /** eth_feeHistory: blocks per query. */
+  feeHistoryMaxBlocks: number;
+  /** eth_feeHistory: reward percentiles per query. */
+  feeHistoryMaxPercentiles: number;
+  /** Pool: executable and waiting transactions together (geth GlobalSlots + GlobalQueue). */
+  poolSlots: number;
+  /** Pool: executable transactions of one sender (on the ordering log, not yet in a block). */
+  poolAccountPending: number;
+  /** Pool: transactions of one sender waiting for a nonce gap (geth AccountQueue). */
+  poolAccountQueued: number;
+  /** Pool: how far ahead of its sender's next nonce a transaction may be. */
+  poolMaxNonceGap: number;
+  /** Pool: how long a waiting (gapped) transaction is kept, in ms (geth Lifetime: 3 h). */
+  poolQueuedLifetimeMs: number;
+  /** Polling filters on the node. */
+  maxFilters: number;
+  /** Polling filters and subscriptions of one WebSocket connection. */
+  maxFiltersPerConnection: number;
+  /** A filter not polled for this long is removed, in ms (geth: 5 minutes). */
+  filterIdleMs: number;
+  /** Subscriptions of one WebSocket connection. */
+  maxSubscriptionsPerConnection: number;
+}
+
+export const DEFAULT_ENCLAVE_LIMITS: EnclaveLimits = {
+  rpcGasCap: 50_000_000n,
+  callTimeoutMs: 5_000,
+  maxConcurrentCalls: 8,
+  maxQueuedCalls: 1_024,
+  logsBlockRange: 10_000,
+  logsMaxResults: 10_000,
+  filterMaxCriteria: 1_000,
+  feeHistoryMaxBlocks: 1_024,
+  feeHistoryMaxPercentiles: 100,
+  poolSlots: 5_120,
+  poolAccountPending: 4_096,
+  poolAccountQueued: 64,
+  poolMaxNonceGap: 64,
+  poolQueuedLifetimeMs: 3 * 60 * 60_000,
+  maxFilters: 10_000,
+  maxFiltersPerConnection: 128,
+  filterIdleMs: 5 * 60_000,
+  maxSubscriptionsPerConnection: 128,
+};
