@@ -511,6 +511,48 @@ export async function latency(
   }
 }
 
+/** Creation code that loops forever (JUMPDEST, PUSH1 0, JUMP), with all the gas a node allows. */
+const LOOPING_CALL = '{"jsonrpc":"2.0","id":1,"method":"eth_call","params":[{"data":"0x5b600056","gas":"0xfffffffffffffffe"},"latest"]}';
+
+export interface LoopingCalls {
+  /** Stops sending and waits for the calls in flight; returns how many were answered. */
+  stop(): Promise<{ answered: number; errors: { message: string; count: number }[] }>;
+}
+
+/**
+ * `clients` clients, each sending an eth_call that loops forever again as soon as the
+ * last one is answered (with whatever error the node gives): the hostile load of the
+ * "latency under looping calls" test. A client of its own, so the load does not take
+ * the measuring client's connections.
+ */
+export function startLoopingCalls(url: string, clients: number): LoopingCalls {
+  const client = new RpcClient(url, clients, 600_000);
+  const errors = new ErrorLog();
+  let answered = 0;
+  let stopping = false;
+  const loop = async () => {
+    while (!stopping) {
+      try {
+        const res = await client.raw(LOOPING_CALL);
+        answered++;
+        if (res.error) errors.add(`eth_call: ${res.error.message} (code ${res.error.code})`);
+      } catch (err) {
+        errors.add(`eth_call: ${(err as Error).message}`);
+        await sleep(10);
+      }
+    }
+  };
+  const loops = Array.from({ length: clients }, loop);
+  return {
+    async stop() {
+      stopping = true;
+      await Promise.all(loops);
+      await client.close();
+      return { answered, errors: errors.list() };
+    },
+  };
+}
+
 export interface CallResult {
   concurrency: number;
   seconds: number;

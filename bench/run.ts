@@ -15,6 +15,7 @@ import {
   checkVerification,
   holdersOf,
   latency,
+  startLoopingCalls,
   sustained,
   throughput,
   verifyReceipts,
@@ -80,6 +81,8 @@ const program = new Command()
   .option('--backlog <count>', 'sustained run: at most this many transfers sent but not yet in a block (0: no limit)', int(0), 0)
   .option('--latency-rate <tps>', 'offered load of the latency test (tx/s)', num(1), 1000)
   .option('--latency-seconds <s>', 'duration of the latency test', num(0), 5)
+  .option('--loop-latency-rate <tps>', 'offered load of the latency test under looping eth_calls (tx/s)', num(1), 100)
+  .option('--loop-clients <count>', 'clients sending looping eth_calls during that test (0 to skip it)', int(0), 64)
   .option('--call-seconds <s>', 'duration of the eth_call test', num(0), 5)
   .option('--max-fee-gwei <gwei>', 'maxFeePerGas of every transfer', num(0), 100)
   .option('--tip-gwei <gwei>', 'maxPriorityFeePerGas of every transfer', num(0), 1)
@@ -98,6 +101,8 @@ const opts = program.opts<{
   backlog: number;
   latencyRate: number;
   latencySeconds: number;
+  loopLatencyRate: number;
+  loopClients: number;
   callSeconds: number;
   maxFeeGwei: number;
   tipGwei: number;
@@ -117,6 +122,8 @@ interface PeerResult {
   c1?: ThroughputResult | VmRun;
   cN?: ThroughputResult | VmRun;
   latency?: LatencyResult;
+  /** Transfer latency while clients run looping eth_calls. */
+  latencyUnderLoops?: LatencyResult & { loopCallsAnswered: number; loopErrors: { message: string; count: number }[] };
   call?: CallResult;
   sustained?: {
     runs: SustainedResult[];
@@ -251,6 +258,26 @@ async function runRpcPeer(name: Exclude<PeerName, 'vm'>, w: Workload, r: PeerRes
       });
     }
 
+    const latLoops = phase('latencyLoops');
+    if (latLoops.count > 0) {
+      r.latencyUnderLoops = await attempt(`latency under ${opts.loopClients} looping eth_calls`, true, async () => {
+        progress.start(`${name}: latency @${opts.loopLatencyRate} tx/s, ${opts.loopClients} looping calls`, latLoops.count, 'tx');
+        const loops = startLoopingCalls(proc.url, opts.loopClients);
+        let res: LatencyResult;
+        try {
+          res = await latency(client, proc.wsUrl, latLoops, opts.loopLatencyRate, stallMs, (n, stage) => progress.update(n, stage));
+        } finally {
+          progress.update(latLoops.count, 'stopping the looping calls');
+        }
+        const calls = await loops.stop();
+        progress.stop();
+        log(
+          `${name}: latency @${opts.loopLatencyRate} tx/s with ${opts.loopClients} clients running looping eth_calls: p50 ${res.p50.toFixed(1)} ms, p99 ${res.p99.toFixed(1)} ms, max ${res.max.toFixed(1)} ms (${calls.answered} looping calls answered: ${JSON.stringify(calls.errors)})`,
+        );
+        return { ...res, loopCallsAnswered: calls.answered, loopErrors: calls.errors };
+      });
+    }
+
     if (opts.callSeconds > 0 && r.setupSeconds !== undefined && !r.errors.some((e) => e.test === 'setup')) {
       r.call = await attempt(`eth_call c=${opts.concurrency}`, false, async () => {
         const holders = r.c1
@@ -377,6 +404,8 @@ function summaryRows(peers: PeerName[]): Row[] {
   row(`ERC20 transfers, c=${opts.concurrency}`, 'tx/s', 'higher', (r) => r.cN?.tps);
   row(`latency p50 @${opts.latencyRate} tx/s`, 'ms', 'lower', (r) => r.latency?.p50);
   row(`latency p99 @${opts.latencyRate} tx/s`, 'ms', 'lower', (r) => r.latency?.p99);
+  row(`latency p50 @${opts.loopLatencyRate} tx/s, ${opts.loopClients} looping eth_calls`, 'ms', 'lower', (r) => r.latencyUnderLoops?.p50);
+  row(`latency p99 @${opts.loopLatencyRate} tx/s, ${opts.loopClients} looping eth_calls`, 'ms', 'lower', (r) => r.latencyUnderLoops?.p99);
   row(`eth_call balanceOf, c=${opts.concurrency}`, 'calls/s', 'higher', (r) => r.call?.cps);
   if (opts.sustained > 0) {
     const s = (r: PeerResult, i: number) => r.sustained?.runs[i];
@@ -414,6 +443,8 @@ async function main(): Promise<void> {
     { name: 'c1', count: opts.n, recipientBase: 0 },
     { name: 'cN', count: opts.n, recipientBase: opts.n },
     { name: 'latency', count: latencyCount, recipientBase: 2 * opts.n },
+    // Pays the latency test's recipients again: no new accounts.
+    { name: 'latencyLoops', count: opts.loopClients > 0 ? Math.round(opts.loopLatencyRate * opts.latencySeconds) : 0, recipientBase: 2 * opts.n },
   ];
   if (doSustained) {
     const base = 2 * opts.n + latencyCount;

@@ -1,11 +1,12 @@
-import type { BlockEvent, OrderedEntry } from '../runtime/boundary/messages.ts';
+import type { Admitted, OrderedEntry } from '../runtime/boundary/messages.ts';
 import type { EnclaveHandle } from '../runtime/boundary/startEnclave.ts';
 import type { OrderingLog } from './ordering/OrderingLog.ts';
 
 /**
  * Drives block production: appends cuts to the ordering log (as soon as transactions
  * wait when blockTime is 0, else every blockTime ms) and feeds the log, in order, to
- * the enclave. Blocks are announced only after the enclave has made them durable.
+ * the enclave. The enclave tells filters and subscriptions of each block once it is
+ * durable; a block that cannot be made durable stops the node.
  */
 export class Sequencer {
   private uncut = 0;
@@ -13,7 +14,10 @@ export class Sequencer {
   private cutPending = false;
   private timer?: NodeJS.Timeout;
   private stop?: () => void;
-  private readonly listeners: ((block: BlockEvent) => void)[] = [];
+  /** The `seq` of the admission whose envelopes go onto the log next. */
+  private nextSeq = 0;
+  /** Admissions that arrived before an earlier one, by seq. */
+  private readonly early = new Map<number, { envelopes: Uint8Array[]; appended: (p: Promise<unknown>) => void }>();
 
   constructor(
     private readonly log: OrderingLog,
@@ -32,14 +36,22 @@ export class Sequencer {
     this.stop?.();
   }
 
-  onBlock(fn: (block: BlockEvent) => void): void {
-    this.listeners.push(fn);
-  }
-
-  /** Puts a sealed transaction on the log. */
-  async submit(envelope: Uint8Array): Promise<void> {
-    await this.log.append({ kind: 'tx', envelope });
-    this.uncut++;
+  /**
+   * Puts an admission's envelopes on the log, in the order the enclave's pool sealed
+   * them (their `seq`), whichever reply reached the host first: replies come back on two
+   * ports (submit, sendTransaction), and a sender's transactions must reach the log in
+   * nonce order. Resolves once they are appended.
+   */
+  async submit({ envelopes, seq }: Admitted): Promise<void> {
+    if (seq === undefined || envelopes.length === 0) return;
+    await new Promise<unknown>((appended) => {
+      this.early.set(seq, { envelopes, appended });
+      for (let next; (next = this.early.get(this.nextSeq)); this.nextSeq++) {
+        this.early.delete(this.nextSeq);
+        next.appended(Promise.all(next.envelopes.map((envelope) => this.log.append({ kind: 'tx', envelope }))));
+        this.uncut += next.envelopes.length;
+      }
+    });
     if (this.blockTime === 0 && !this.executing) await this.cut(false);
   }
 
@@ -57,15 +69,8 @@ export class Sequencer {
       const result = await this.enclave.request({ type: 'order', entries });
       this.executing = false;
       const last = result.blocks.at(-1);
-      // The next batch executes while these blocks are written; they are announced once durable.
-      if (last) {
-        this.enclave.request({ type: 'durable', number: last.number }).then(
-          () => {
-            for (const block of result.blocks) for (const fn of this.listeners) fn(block);
-          },
-          (err: Error) => this.onFatal(err),
-        );
-      }
+      // The next batch executes while these blocks are written; a failed write stops the node.
+      if (last) this.enclave.request({ type: 'durable', number: last.number }).catch((err: Error) => this.onFatal(err));
       // Transactions that arrived while this batch ran, or did not fit, make the next block.
       if (this.blockTime === 0 && (this.uncut > 0 || result.waiting > 0)) await this.cut(false);
     } catch (err) {

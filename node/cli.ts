@@ -3,6 +3,15 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import path from 'node:path';
 import { DEFAULT_BLOCK_GAS_LIMIT, DEFAULT_CHAIN_ID, DEV_MNEMONIC, startNode, VERSION } from './startNode.ts';
 import type { Logger } from './rpc/types.ts';
+import {
+  DEFAULT_MAX_BATCH,
+  DEFAULT_MAX_BODY,
+  DEFAULT_MAX_HTTP_CONNECTIONS,
+  DEFAULT_MAX_WS_CONNECTIONS,
+  DEFAULT_MAX_WS_IN_FLIGHT,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  type RpcTransportOptions,
+} from './rpc/server.ts';
 
 const log: Logger = (level, msg) => {
   if (level === 'debug') return;
@@ -14,6 +23,39 @@ function integer(min: number) {
     const n = Number(value);
     if (!Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`an integer >= ${min} expected`);
     return n;
+  };
+}
+
+/** A comma-separated list: `a.example,b.example`. */
+function list(value: string): string[] {
+  return value
+    .split(',')
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
+}
+
+/** The JSON-RPC transport options as commander parses them. */
+interface RpcCliOptions {
+  maxBodySize: number;
+  maxBatchSize: number;
+  maxHttpConnections: number;
+  maxWsConnections: number;
+  maxWsInFlight: number;
+  httpRequestTimeout: number;
+  allowedHosts: string[];
+  corsOrigins: string[];
+}
+
+function rpcTransport(o: RpcCliOptions): RpcTransportOptions {
+  return {
+    maxBodyBytes: o.maxBodySize,
+    maxBatchSize: o.maxBatchSize,
+    maxHttpConnections: o.maxHttpConnections,
+    maxWsConnections: o.maxWsConnections,
+    maxWsInFlight: o.maxWsInFlight,
+    requestTimeoutMs: o.httpRequestTimeout,
+    allowedHosts: o.allowedHosts,
+    corsOrigins: o.corsOrigins,
   };
 }
 
@@ -41,14 +83,54 @@ program
       .argParser(integer(21_000))
       .env('CONCLAVE_GAS_LIMIT'),
   )
-  .addOption(new Option('--reset', 'delete the data directory first').default(false).env('CONCLAVE_RESET'))
+  .addOption(new Option('--reset', "remove the node's files from the data directory first").default(false).env('CONCLAVE_RESET'))
   .addOption(
     new Option('--platform-secret-file <file>', 'simulated platform secret (default ~/.conclave/platform-secret)').env(
       'CONCLAVE_PLATFORM_SECRET_FILE',
     ),
   )
-  .action(async (o: { host: string; port: number; data: string; chainId: number; blockTime: number; gasLimit: number; reset: boolean | string; platformSecretFile?: string }) => {
+  .addOption(new Option('--max-body-size <bytes>', 'largest HTTP body or WebSocket message').default(DEFAULT_MAX_BODY).argParser(integer(1024)).env('CONCLAVE_MAX_BODY_SIZE'))
+  .addOption(new Option('--max-batch-size <n>', 'most requests in one batch').default(DEFAULT_MAX_BATCH).argParser(integer(1)).env('CONCLAVE_MAX_BATCH_SIZE'))
+  .addOption(
+    new Option('--max-http-connections <n>', 'most open HTTP connections (WebSockets not counted)')
+      .default(DEFAULT_MAX_HTTP_CONNECTIONS)
+      .argParser(integer(1))
+      .env('CONCLAVE_MAX_HTTP_CONNECTIONS'),
+  )
+  .addOption(
+    new Option('--max-ws-connections <n>', 'most open WebSocket connections')
+      .default(DEFAULT_MAX_WS_CONNECTIONS)
+      .argParser(integer(1))
+      .env('CONCLAVE_MAX_WS_CONNECTIONS'),
+  )
+  .addOption(
+    new Option('--max-ws-in-flight <n>', 'most requests (or batches) answered at once on one WebSocket')
+      .default(DEFAULT_MAX_WS_IN_FLIGHT)
+      .argParser(integer(1))
+      .env('CONCLAVE_MAX_WS_IN_FLIGHT'),
+  )
+  .addOption(
+    new Option('--http-request-timeout <ms>', 'time a client has to send a whole HTTP request')
+      .default(DEFAULT_REQUEST_TIMEOUT_MS)
+      .argParser(integer(1000))
+      .env('CONCLAVE_HTTP_REQUEST_TIMEOUT'),
+  )
+  .addOption(
+    new Option('--allowed-hosts <names>', 'Host header names served besides localhost, 127.0.0.1 and [::1] (comma-separated; * for any)')
+      .default([], 'none')
+      .argParser(list)
+      .env('CONCLAVE_ALLOWED_HOSTS'),
+  )
+  .addOption(
+    new Option('--cors-origins <origins>', 'origins whose web pages may read answers (comma-separated; * for any); listed ones may also use the dev accounts')
+      .default(['*'], '*')
+      .argParser(list)
+      .env('CONCLAVE_CORS_ORIGINS'),
+  )
+  .action(async (o: { host: string; port: number; data: string; chainId: number; blockTime: number; gasLimit: number; reset: boolean | string; platformSecretFile?: string } & RpcCliOptions) => {
     const reset = o.reset === true || o.reset === 'true' || o.reset === '1';
+    // The simulated platform: the enclave reads the secret's location from its environment.
+    if (o.platformSecretFile) process.env.CONCLAVE_PLATFORM_SECRET_FILE = path.resolve(o.platformSecretFile);
     let node;
     try {
       node = await startNode({
@@ -59,7 +141,7 @@ program
         blockTime: o.blockTime,
         blockGasLimit: BigInt(o.gasLimit),
         reset,
-        platformSecretFile: o.platformSecretFile,
+        rpc: rpcTransport(o),
         log,
       });
     } catch (err) {

@@ -3,9 +3,9 @@ import { DEFAULT_ENCLAVE_LIMITS, type EnclaveLimits } from '../runtime/boundary/
 import type { InitResult } from '../runtime/boundary/messages.ts';
 import { startEnclave } from '../runtime/boundary/startEnclave.ts';
 import { EmbeddedLog } from './ordering/EmbeddedLog.ts';
-import { Filters } from './rpc/filters.ts';
+import type { OrderingLog } from './ordering/OrderingLog.ts';
 import { methods } from './rpc/methods/index.ts';
-import { startRpcServer } from './rpc/server.ts';
+import { startRpcServer, type RpcTransportOptions } from './rpc/server.ts';
 import type { Services } from './rpc/services.ts';
 import { Subscriptions } from './rpc/subscriptions.ts';
 import type { Logger } from './rpc/types.ts';
@@ -25,12 +25,15 @@ export interface NodeOptions {
   /** 0: a block as soon as transactions wait; N: a block every N ms. */
   blockTime: number;
   reset: boolean;
-  platformSecretFile?: string;
   devAccounts?: number;
   devBalance?: bigint;
   blockGasLimit?: bigint;
   /** Budgets the enclave enforces; unset ones take their defaults. */
   limits?: Partial<EnclaveLimits>;
+  /** Limits and browser policy of the JSON-RPC transport; unset ones take their defaults. */
+  rpc?: RpcTransportOptions;
+  /** The ordering log (default: the embedded single-node log). */
+  orderingLog?: OrderingLog;
   log?: Logger;
 }
 
@@ -48,7 +51,11 @@ export interface RunningNode {
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 export const VERSION = pkg.version;
 
-/** Starts a node: the enclave worker, the ordering log and sequencer, the JSON-RPC server. */
+/**
+ * Starts a node: the enclave worker, the ordering log and sequencer, the JSON-RPC server.
+ * The enclave locates its platform secret from the environment as it is when this is
+ * called (`CONCLAVE_PLATFORM_SECRET_FILE`); the worker starts before the first await.
+ */
 export async function startNode(opts: NodeOptions): Promise<RunningNode> {
   const enclave = startEnclave();
   let init: InitResult;
@@ -59,7 +66,6 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
         dataDir: opts.dataDir,
         chainId: opts.chainId,
         reset: opts.reset,
-        platformSecretFile: opts.platformSecretFile,
         devMnemonic: DEV_MNEMONIC,
         devAccounts: opts.devAccounts ?? 10,
         devBalance: opts.devBalance ?? 10_000n * 10n ** 18n,
@@ -73,25 +79,18 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
   }
   const log = opts.log;
   let closing: Promise<void> | undefined;
-  const sequencer = new Sequencer(new EmbeddedLog(), enclave, opts.blockTime, (err) => {
+  const sequencer = new Sequencer(opts.orderingLog ?? new EmbeddedLog(), enclave, opts.blockTime, (err) => {
     log?.('error', `block production stopped: ${err.message}`);
     void close();
-  });
-  const subscriptions = new Subscriptions();
-  const filters = new Filters();
-  sequencer.onBlock((block) => {
-    subscriptions.publish(block);
-    filters.publish(block);
   });
   const services: Services = {
     enclave,
     chainId: init.chainId,
     clientVersion: `Conclave/v${VERSION}/${process.platform}-${process.arch}/node${process.versions.node}`,
-    order: (envelope) => sequencer.submit(envelope),
-    subscriptions,
-    filters,
+    order: (admitted) => sequencer.submit(admitted),
+    subscriptions: new Subscriptions(enclave),
   };
-  const server = await startRpcServer({ host: opts.host, port: opts.port, methods, services, log });
+  const server = await startRpcServer({ ...opts.rpc, host: opts.host, port: opts.port, methods, services, log });
   sequencer.start();
 
   function close(): Promise<void> {

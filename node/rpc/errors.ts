@@ -113,6 +113,18 @@ export class LimitExceededError extends RpcError {
   }
 }
 
+/**
+ * 4100 (EIP-1193 "unauthorized"): the caller may not use this method. Answered to a
+ * browser page of an untrusted origin that asks the node to sign with one of its keys.
+ * https://eips.ethereum.org/EIPS/eip-1193#provider-errors
+ */
+export class UnauthorizedError extends RpcError {
+  static readonly code = 4100;
+  constructor(message = 'unauthorized') {
+    super(UnauthorizedError.code, message);
+  }
+}
+
 const ERROR_STRING_SELECTOR = '08c379a0'; // bytes4(keccak256("Error(string)"))
 
 /**

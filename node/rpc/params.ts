@@ -20,8 +20,9 @@ export type { AccessListEntry, BlockRef, BlockTag, BlockTagName, CallRequest, Lo
 const ADDRESS_RE = /^0x[0-9a-fA-F]{40}$/;
 const HASH_RE = /^0x[0-9a-fA-F]{64}$/;
 const DATA_RE = /^0x(?:[0-9a-fA-F]{2})*$/;
-// Leading zeros are tolerated because some clients send them; 64 digits = uint256.
-const QUANTITY_RE = /^0x[0-9a-fA-F]{1,64}$/;
+const HEX_DIGITS_RE = /^[0-9a-fA-F]+$/;
+// Storage slots are `bytesMax32` in the spec: leading zeros and `0x` are allowed there.
+const SLOT_RE = /^0x[0-9a-fA-F]{0,64}$/;
 const BLOCK_TAGS: ReadonlySet<string> = new Set<BlockTagName>(['latest', 'earliest', 'pending', 'safe', 'finalized']);
 const MAX_TOPICS = 4;
 
@@ -80,10 +81,40 @@ export function parseData(v: unknown, name: string): Uint8Array {
   return out;
 }
 
-/** A hex quantity (`0x0`, `0x1a`…), up to 256 bits. */
+/**
+ * Why `v` is not a quantity of at most `bits` bits, in geth's words, or undefined if
+ * it is one. The spec's pattern is `^0x(0|[1-9a-f][0-9a-f]*)$`: no leading zeros, no
+ * empty `0x` (geth also takes upper-case digits, and so do we).
+ */
+function quantityProblem(v: unknown, bits: 64 | 256): string | undefined {
+  if (typeof v !== 'string') return 'hex quantity with 0x prefix expected';
+  if (!v.startsWith('0x')) return 'hex string without 0x prefix';
+  const digits = v.slice(2);
+  if (digits === '') return 'hex string "0x" has no digits';
+  if (!HEX_DIGITS_RE.test(digits)) return 'invalid hex string';
+  if (digits.length > 1 && digits[0] === '0') return 'hex number with leading zero digits';
+  if (digits.length > bits / 4) return `hex number > ${bits} bits`;
+  return undefined;
+}
+
+/** A hex quantity (`0x0`, `0x1a`…), up to 256 bits, without leading zeros. */
 export function parseQuantity(v: unknown, name: string): bigint {
-  if (typeof v !== 'string' || !QUANTITY_RE.test(v)) fail(name, 'hex quantity with 0x prefix expected');
-  return BigInt(v);
+  const problem = quantityProblem(v, 256);
+  if (problem !== undefined) fail(name, problem);
+  return BigInt(v as string);
+}
+
+/** A hex quantity of at most 64 bits: block numbers, indexes, gas, nonces. */
+export function parseUint64(v: unknown, name: string): bigint {
+  const problem = quantityProblem(v, 64);
+  if (problem !== undefined) fail(name, problem);
+  return BigInt(v as string);
+}
+
+/** A storage slot: up to 32 bytes of hex, leading zeros allowed (`0x`, `0x01`, a full 32-byte word). */
+export function parseStorageSlot(v: unknown, name: string): bigint {
+  if (typeof v !== 'string' || !SLOT_RE.test(v)) fail(name, 'hex string of at most 32 bytes expected');
+  return v === '0x' ? 0n : BigInt(v);
 }
 
 /** A block number or tag, or an EIP-1898 object `{blockNumber}` / `{blockHash, requireCanonical?}`. */
@@ -105,8 +136,8 @@ export function parseBlockTag(v: unknown, name: string): BlockRef {
 
 function parseBlockNumberOrTag(v: unknown, name: string): BlockTag {
   if (typeof v === 'string' && BLOCK_TAGS.has(v)) return v as BlockTagName;
-  if (typeof v !== 'string' || !QUANTITY_RE.test(v)) fail(name, 'block number or tag (latest, earliest, pending, safe, finalized) expected');
-  return BigInt(v);
+  if (typeof v !== 'string' || !v.startsWith('0x')) fail(name, 'block number or tag (latest, earliest, pending, safe, finalized) expected');
+  return parseUint64(v, name);
 }
 
 function asObject(v: unknown, name: string): Record<string, unknown> {
@@ -132,7 +163,12 @@ export function parseCallRequest(v: unknown, name: string): CallRequest {
   if (from !== undefined) out.from = from;
   const to = opt(o, 'to', name, parseAddress);
   if (to !== undefined) out.to = to;
-  for (const key of ['gas', 'gasPrice', 'maxFeePerGas', 'maxPriorityFeePerGas', 'value', 'nonce', 'chainId'] as const) {
+  // Widths as in the spec's GenericTransaction: gas and nonce are uint64, the rest uint256.
+  for (const key of ['gas', 'nonce'] as const) {
+    const q = opt(o, key, name, parseUint64);
+    if (q !== undefined) out[key] = q;
+  }
+  for (const key of ['gasPrice', 'maxFeePerGas', 'maxPriorityFeePerGas', 'value', 'chainId'] as const) {
     const q = opt(o, key, name, parseQuantity);
     if (q !== undefined) out[key] = q;
   }
@@ -183,6 +219,11 @@ export function parseLogFilter(v: unknown, name: string): LogFilter {
     }
     out.blockHash = blockHash;
   }
+  // As geth: a range given by numbers must not be inverted. Ranges with tags are
+  // checked where the tags are resolved.
+  if (typeof fromBlock === 'bigint' && typeof toBlock === 'bigint' && fromBlock > toBlock) {
+    fail(name, `invalid block range params: fromBlock ${toQuantity(fromBlock)} is after toBlock ${toQuantity(toBlock)}`);
+  }
   if (fromBlock !== undefined) out.fromBlock = fromBlock;
   if (toBlock !== undefined) out.toBlock = toBlock;
 
@@ -204,6 +245,18 @@ function parseTopic(t: unknown, name: string): string[] | null {
   if (!Array.isArray(t)) return [parseHash(t, name)];
   if (t.length === 0 || t.includes(null)) return null;
   return t.map((h, j) => parseHash(h, `${name}[${j}]`));
+}
+
+/**
+ * An override argument that this node does not apply yet (eth_call's state and block
+ * overrides): absent, null or `{}` passes; anything else is refused rather than
+ * silently ignored, since the answer would not reflect it.
+ */
+export function refuseOverrides(params: unknown, index: number, name: string): void {
+  const v = paramAt(params, index, name, true);
+  if (v === undefined) return;
+  const o = asObject(v, argName(index, name));
+  if (Object.keys(o).length > 0) fail(argName(index, name), `${name} are not supported yet`);
 }
 
 /** A non-negative integer as a JSON-RPC quantity: `0x0`, `0x1a` (no leading zeros). */

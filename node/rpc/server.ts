@@ -2,12 +2,17 @@
  * The host's JSON-RPC 2.0 transport: HTTP POST and WebSocket on one port, single
  * requests and batches, dispatched through a MethodTable. Everything a handler throws
  * becomes a JSON-RPC error via `toJsonRpcError`; no input can crash the process.
+ * Every resource a client can hold here is bounded (body, batch, connections, requests
+ * in flight per WebSocket, time to send a request), and browser pages are kept in their
+ * place by the Host allowlist and the origin check of `usesNodeKeys` methods
+ * (browserPolicy.ts). A limit hit is answered with a clear error, never a crash.
  *
  * https://www.jsonrpc.org/specification
  * https://eips.ethereum.org/EIPS/eip-1474
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import {
   InvalidParamsError,
@@ -16,13 +21,39 @@ import {
   MethodNotFoundError,
   MethodNotSupportedError,
   ParseError,
+  RpcError,
   stderrLogger,
   toJsonRpcError,
+  UnauthorizedError,
   type JsonRpcErrorObject,
 } from './errors.ts';
+import { createBrowserPolicy } from './browserPolicy.ts';
 import type { Connection, Logger, MethodTable, RpcContext } from './types.ts';
 
-export interface RpcServerOptions {
+/** The transport's limits and browser policy; unset ones take the defaults below. */
+export interface RpcTransportOptions {
+  /** Largest HTTP body or WebSocket message; default 10 MB. */
+  maxBodyBytes?: number;
+  /** Largest batch; default 1000. */
+  maxBatchSize?: number;
+  /** Open HTTP connections (WebSockets not counted); requests on further ones get HTTP 503. Default 1000. */
+  maxHttpConnections?: number;
+  /** Open WebSocket connections; further upgrades get HTTP 503. Default 500. */
+  maxWsConnections?: number;
+  /** Messages (requests or batches) answered at once on one WebSocket; further ones get -32005. Default 256. */
+  maxWsInFlight?: number;
+  /** Time a client has to send a whole HTTP request, headers and body; default 30 s. */
+  requestTimeoutMs?: number;
+  /**
+   * Host header names served besides localhost, 127.0.0.1, [::1] and the address
+   * listened on (any port); `*` serves any. Others get HTTP 403.
+   */
+  allowedHosts?: readonly string[];
+  /** Origins whose browser pages may read answers (CORS); default `*`. Listed ones may also use node keys. */
+  corsOrigins?: readonly string[];
+}
+
+export interface RpcServerOptions extends RpcTransportOptions {
   host: string;
   /** 0 picks a free port. */
   port: number;
@@ -30,10 +61,6 @@ export interface RpcServerOptions {
   /** Passed to every handler as `ctx.services`. */
   services: unknown;
   log?: Logger;
-  /** Largest HTTP body or WebSocket message; default 10 MB. */
-  maxBodyBytes?: number;
-  /** Largest batch; default 1000. */
-  maxBatchSize?: number;
 }
 
 export interface RpcServer {
@@ -51,8 +78,14 @@ export interface RpcServer {
 /** Answers one HTTP body or WebSocket message; undefined when nothing is to be sent back. */
 export type RpcDispatcher = (text: string, ctx: RpcContext) => Promise<string | undefined>;
 
-const DEFAULT_MAX_BODY = 10 * 1024 * 1024;
-const DEFAULT_MAX_BATCH = 1000;
+export const DEFAULT_MAX_BODY = 10 * 1024 * 1024;
+export const DEFAULT_MAX_BATCH = 1000;
+export const DEFAULT_MAX_HTTP_CONNECTIONS = 1000;
+// As reth's --rpc.max-connections.
+export const DEFAULT_MAX_WS_CONNECTIONS = 500;
+export const DEFAULT_MAX_WS_IN_FLIGHT = 256;
+// As geth's HTTP read timeout.
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 // Longer than the 5 s default so that clients polling every few seconds reuse the
 // socket; most proxies and load balancers idle out at 60 s, so stay below.
 const KEEP_ALIVE_MS = 30_000;
@@ -60,14 +93,18 @@ const HEARTBEAT_MS = 30_000;
 // A WebSocket client that stops reading must not make the node buffer without bound.
 const MAX_WS_BUFFERED = 64 * 1024 * 1024;
 const CLOSE_GRACE_MS = 2_000;
+// After a 413 the node keeps reading (and discarding) what the client still sends, so
+// that closing does not reset the connection before the client has read the answer
+// (TCP drops unread data on a reset). Bounded in bytes and time.
+const MAX_DRAIN_BYTES = 64 * 1024 * 1024;
+const DRAIN_MS = 10_000;
+// A connection refused for the connection limit gets this long to send its request.
+const REFUSED_IDLE_MS = 5_000;
+// Node's default limit on the request line and headers (http.maxHeaderSize).
+const MAX_HEADER_BYTES = 16 * 1024;
 
-const CORS_HEADERS = {
-  'access-control-allow-origin': '*',
-  'access-control-allow-methods': 'POST, GET, OPTIONS',
-  'access-control-allow-headers': 'content-type, authorization',
-  'access-control-max-age': '86400',
-};
 const STATUS_BODY = JSON.stringify({ status: 'ok', jsonrpc: '2.0', transport: ['http POST', 'websocket'] });
+const INVALID_HOST = 'invalid host specified';
 
 function errorResponse(id: unknown, error: JsonRpcErrorObject): string {
   return JSON.stringify({ jsonrpc: '2.0', id, error });
@@ -109,6 +146,11 @@ export function createDispatcher(methods: MethodTable, opts: { log?: Logger; max
       const entry = Object.hasOwn(methods, method) ? methods[method] : undefined;
       if (entry === undefined) throw new MethodNotFoundError(method);
       if (entry.status === 'unsupported' || entry.handler === undefined) throw new MethodNotSupportedError(method);
+      if (entry.usesNodeKeys === true && !ctx.trustedOrigin) {
+        throw new UnauthorizedError(
+          `${method} signs with a key held by the node and is refused to web pages of other origins; pages may still read (trust an origin with --cors-origins)`,
+        );
+      }
       result = await entry.handler(params, ctx);
     } catch (err) {
       // Converted even for notifications, so that internal failures still get logged.
@@ -145,29 +187,119 @@ export function createDispatcher(methods: MethodTable, opts: { log?: Logger; max
 }
 
 /**
+ * The answer to a message that is refused as a whole (over a limit): `error` for each
+ * request in it, with its id, so that clients can match it; nothing for notifications.
+ */
+export function refuseMessage(text: string, error: RpcError): string | undefined {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return errorResponse(null, toJsonRpcError(new ParseError()));
+  }
+  const items = Array.isArray(body) ? body : [body];
+  const out: string[] = [];
+  for (const item of items) {
+    const r = typeof item === 'object' && item !== null ? (item as Record<string, unknown>) : {};
+    if (typeof item === 'object' && item !== null && !('id' in r)) continue;
+    const id = typeof r.id === 'string' || typeof r.id === 'number' ? r.id : null;
+    out.push(errorResponse(id, toJsonRpcError(error)));
+  }
+  if (out.length === 0) return undefined;
+  return Array.isArray(body) ? '[' + out.join(',') + ']' : out[0];
+}
+
+/** The host names of the address listened on, served besides the defaults (not a wildcard). */
+function listenHostNames(host: string): string[] {
+  return host === '' || host === '0.0.0.0' || host === '::' ? [] : [host];
+}
+
+/**
  * Starts HTTP and WebSocket JSON-RPC on `host:port`. HTTP: POST on any path, GET for a
  * short status, OPTIONS for CORS preflight; CORS headers on every response. WebSocket:
  * upgrade on any path, one request or batch per message, handlers get `ctx.connection`.
+ * A foreign Host header gets 403 on both; limits are in RpcTransportOptions.
  */
 export async function startRpcServer(opts: RpcServerOptions): Promise<RpcServer> {
   const log = opts.log ?? stderrLogger;
   const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY;
+  const maxHttpConnections = opts.maxHttpConnections ?? DEFAULT_MAX_HTTP_CONNECTIONS;
+  const maxWsConnections = opts.maxWsConnections ?? DEFAULT_MAX_WS_CONNECTIONS;
+  const maxWsInFlight = opts.maxWsInFlight ?? DEFAULT_MAX_WS_IN_FLIGHT;
+  const requestTimeout = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const policy = createBrowserPolicy({
+    allowedHosts: [...listenHostNames(opts.host), ...(opts.allowedHosts ?? [])],
+    corsOrigins: opts.corsOrigins,
+  });
   const dispatch = createDispatcher(opts.methods, { log, maxBatchSize: opts.maxBatchSize });
-  // One shared context for HTTP: nothing per request to allocate.
-  const httpCtx: RpcContext = { services: opts.services };
+  // Two shared contexts for HTTP: nothing per request to allocate.
+  const trustedCtx: RpcContext = { services: opts.services, trustedOrigin: true };
+  const untrustedCtx: RpcContext = { services: opts.services, trustedOrigin: false };
 
-  const server = createServer({ keepAlive: true, noDelay: true }, onHttpRequest);
+  const server = createServer(
+    {
+      keepAlive: true,
+      noDelay: true,
+      requestTimeout,
+      headersTimeout: Math.min(KEEP_ALIVE_MS + 5_000, requestTimeout),
+      // How often Node looks for requests past their timeout.
+      connectionsCheckingInterval: Math.max(50, Math.min(5_000, Math.floor(requestTimeout / 4))),
+      maxHeaderSize: MAX_HEADER_BYTES,
+    },
+    onHttpRequest,
+  );
   server.keepAliveTimeout = KEEP_ALIVE_MS;
-  server.headersTimeout = KEEP_ALIVE_MS + 5_000;
-  server.on('clientError', (err, socket) => {
-    log('debug', 'http client error', { error: err.message });
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
-    else socket.destroy();
+  // Sockets refused for the limits still hold a descriptor until they go; past this
+  // Node drops new ones unanswered, the last line before the process runs out.
+  server.maxConnections = maxHttpConnections + maxWsConnections + 64;
+
+  // Plain HTTP sockets (not upgraded), against maxHttpConnections.
+  const httpSockets = new Set<Socket>();
+  const refusedSockets = new WeakSet<Socket>();
+  server.on('connection', (socket: Socket) => {
+    if (httpSockets.size >= maxHttpConnections) {
+      refusedSockets.add(socket);
+      socket.setTimeout(REFUSED_IDLE_MS, () => socket.destroy());
+      return;
+    }
+    httpSockets.add(socket);
+    socket.once('close', () => httpSockets.delete(socket));
   });
 
-  function sendJson(res: ServerResponse, status: number, body: string, close = false): void {
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    log('debug', 'http client error', { error: err.message });
+    const busy = (socket as Duplex & { _httpMessage?: ServerResponse })._httpMessage?.headersSent === true;
+    if (err.code === 'ECONNRESET' || !socket.writable || busy) {
+      socket.destroy();
+      return;
+    }
+    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      rawRefusal(socket, 408, new LimitExceededError(`request timeout: a request must arrive whole within ${requestTimeout} ms`));
+    } else if (err.code === 'HPE_HEADER_OVERFLOW') {
+      rawRefusal(socket, 431, new LimitExceededError(`request headers too large: at most ${MAX_HEADER_BYTES} bytes`));
+    } else {
+      rawRefusal(socket, 400, new InvalidRequestError('malformed HTTP request'));
+    }
+  });
+
+  // `Expect: 100-continue` (curl for large bodies): refuse before the body is sent.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    if (!(Number(req.headers['content-length']) > maxBody)) res.writeContinue();
+    onHttpRequest(req, res);
+  });
+
+  /** A complete HTTP response written on a raw socket (no ServerResponse for it), then closed. */
+  function rawRefusal(socket: Duplex, status: number, err: RpcError): void {
+    const body = errorResponse(null, toJsonRpcError(err));
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: application/json\r\n` +
+        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  }
+
+  function sendJson(req: IncomingMessage, res: ServerResponse, status: number, body: string, close = false): void {
     res.writeHead(status, {
-      ...CORS_HEADERS,
+      ...policy.corsHeaders(req.headers.origin),
       'content-type': 'application/json',
       'content-length': Buffer.byteLength(body),
       ...(close ? { connection: 'close' } : {}),
@@ -176,72 +308,115 @@ export async function startRpcServer(opts: RpcServerOptions): Promise<RpcServer>
   }
 
   function onHttpRequest(req: IncomingMessage, res: ServerResponse): void {
+    if (refusedSockets.has(req.socket)) {
+      const err = new LimitExceededError(`too many HTTP connections: at most ${maxHttpConnections}`);
+      return sendJson(req, res, 503, errorResponse(null, toJsonRpcError(err)), true);
+    }
+    if (!policy.hostAllowed(req.headers.host)) {
+      return sendJson(req, res, 403, errorResponse(null, toJsonRpcError(new InvalidRequestError(INVALID_HOST))), true);
+    }
     const method = req.method;
     if (method === 'POST') return readBody(req, res);
     if (method === 'OPTIONS') {
-      res.writeHead(204, CORS_HEADERS);
+      res.writeHead(204, policy.corsHeaders(req.headers.origin));
       res.end();
       return;
     }
-    if (method === 'GET' || method === 'HEAD') return sendJson(res, 200, STATUS_BODY);
+    if (method === 'GET' || method === 'HEAD') return sendJson(req, res, 200, STATUS_BODY);
     res.setHeader('allow', 'POST, GET, OPTIONS');
-    sendJson(res, 405, errorResponse(null, { code: InvalidRequestError.code, message: `HTTP method ${method} not allowed` }));
+    sendJson(req, res, 405, errorResponse(null, { code: InvalidRequestError.code, message: `HTTP method ${method} not allowed` }));
   }
 
-  function tooLarge(res: ServerResponse): void {
+  /**
+   * 413, then drain: the client may still be sending the body it announced. Reading it
+   * keeps the connection (and the answer) intact; past MAX_DRAIN_BYTES or DRAIN_MS the
+   * socket is closed. A client that announced its size and waits for `100 Continue`
+   * never sends the body, so its connection is closed at once.
+   */
+  function tooLarge(req: IncomingMessage, res: ServerResponse, received: number): void {
     const body = errorResponse(null, toJsonRpcError(new LimitExceededError(`request body too large: at most ${maxBody} bytes`)));
-    // Node drains the unread rest of the body; closing stops the client sending more.
-    sendJson(res, 413, body, true);
+    const waitsForContinue = /100-continue/i.test(req.headers.expect ?? '') && received === 0;
+    sendJson(req, res, 413, body, waitsForContinue);
+    if (waitsForContinue) return;
+    let drained = 0;
+    const stop = () => req.socket.destroy();
+    const timer = setTimeout(stop, DRAIN_MS);
+    timer.unref();
+    req.on('data', (chunk: Buffer) => {
+      drained += chunk.length;
+      if (drained > MAX_DRAIN_BYTES) stop();
+    });
+    req.once('close', () => clearTimeout(timer));
+    req.resume();
   }
 
   function readBody(req: IncomingMessage, res: ServerResponse): void {
     const declared = Number(req.headers['content-length']);
-    if (declared > maxBody) return tooLarge(res);
+    req.on('error', (err) => log('debug', 'http request stream error', { error: err.message }));
+    if (declared > maxBody) return tooLarge(req, res, 0);
+    const ctx = policy.originTrusted(req.headers.origin) ? trustedCtx : untrustedCtx;
     const chunks: Buffer[] = [];
     let size = 0;
-    let rejected = false;
-    req.on('data', (chunk: Buffer) => {
-      if (rejected) return;
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > maxBody) {
-        rejected = true;
         chunks.length = 0;
-        tooLarge(res);
+        req.off('data', onData);
+        req.off('end', onEnd);
+        tooLarge(req, res, size);
         return;
       }
       chunks.push(chunk);
-    });
-    req.on('error', (err) => log('debug', 'http request stream error', { error: err.message }));
-    req.on('end', () => {
-      if (rejected) return;
+    };
+    const onEnd = () => {
       const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, size).toString('utf8');
-      dispatch(text, httpCtx).then(
+      dispatch(text, ctx).then(
         (out) => {
           if (res.destroyed) return;
           if (out === undefined) {
-            res.writeHead(204, CORS_HEADERS);
+            res.writeHead(204, policy.corsHeaders(req.headers.origin));
             res.end();
-          } else sendJson(res, 200, out);
+          } else sendJson(req, res, 200, out);
         },
         (err) => {
           // dispatch never rejects; this is the last line of defence.
-          if (!res.destroyed && !res.headersSent) sendJson(res, 500, errorResponse(null, toJsonRpcError(err, log)));
+          if (!res.destroyed && !res.headersSent) sendJson(req, res, 500, errorResponse(null, toJsonRpcError(err, log)));
         },
       );
-    });
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
   }
 
   // WebSocket on the same port: ws handles the frames, http hands over the socket.
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxBody });
   let nextConnectionId = 1;
+  let wsOpen = 0;
   const alive = new WeakSet<WebSocket>();
 
-  server.on('upgrade', (req, socket, head) => {
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     socket.on('error', (err) => log('debug', 'upgrade socket error', { error: err.message }));
-    wss.handleUpgrade(req, socket, head, (ws) => onWsConnection(ws));
+    const origin = req.headers.origin;
+    if (!policy.hostAllowed(req.headers.host)) return rawRefusal(socket, 403, new InvalidRequestError(INVALID_HOST));
+    // Browsers let any page open a WebSocket, so the CORS origins are enforced here.
+    if (!policy.originMayRead(origin)) return rawRefusal(socket, 403, new InvalidRequestError('origin not allowed'));
+    if (wsOpen >= maxWsConnections) {
+      return rawRefusal(socket, 503, new LimitExceededError(`too many WebSocket connections: at most ${maxWsConnections}`));
+    }
+    // From here the socket is the WebSocket's, counted against maxWsConnections only.
+    httpSockets.delete(socket);
+    socket.setTimeout(0);
+    wsOpen++;
+    let counted = true;
+    const release = () => {
+      if (counted) wsOpen--;
+      counted = false;
+    };
+    socket.once('close', release);
+    wss.handleUpgrade(req, socket, head, (ws) => onWsConnection(ws, policy.originTrusted(origin)));
   });
 
-  function onWsConnection(ws: WebSocket): void {
+  function onWsConnection(ws: WebSocket, trustedOrigin: boolean): void {
     const closeFns: (() => void)[] = [];
     let closed = false;
     const connection: Connection = {
@@ -267,18 +442,31 @@ export async function startRpcServer(opts: RpcServerOptions): Promise<RpcServer>
         else closeFns.push(fn);
       },
     };
-    const ctx: RpcContext = { services: opts.services, connection };
+    const ctx: RpcContext = { services: opts.services, connection, trustedOrigin };
+    const tooManyInFlight = new LimitExceededError(`too many requests in flight on this connection: at most ${maxWsInFlight}`);
+    let inFlight = 0;
     alive.add(ws);
 
     ws.on('pong', () => alive.add(ws));
     ws.on('error', (err) => log('debug', 'websocket error', { connection: connection.id, error: err.message }));
     // Binary frames are read as UTF-8 text too: some clients send JSON that way.
     ws.on('message', (data: RawData) => {
-      dispatch(rawToString(data), ctx).then(
+      const text = rawToString(data);
+      if (inFlight >= maxWsInFlight) {
+        const out = refuseMessage(text, tooManyInFlight);
+        if (out !== undefined) ws.send(out);
+        return;
+      }
+      inFlight++;
+      dispatch(text, ctx).then(
         (out) => {
+          inFlight--;
           if (out !== undefined && ws.readyState === WebSocket.OPEN) ws.send(out);
         },
-        (err) => log('error', 'websocket dispatch failed', { error: String(err) }),
+        (err) => {
+          inFlight--;
+          log('error', 'websocket dispatch failed', { error: String(err) });
+        },
       );
     });
     ws.on('close', () => {

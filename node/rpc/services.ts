@@ -1,18 +1,17 @@
-import type { Query } from '../../runtime/boundary/messages.ts';
+import type { Admitted, FilterRequest, Query, SubscriptionRequest } from '../../runtime/boundary/messages.ts';
 import type { EnclaveHandle } from '../../runtime/boundary/startEnclave.ts';
-import type { Filters } from './filters.ts';
 import type { Subscriptions } from './subscriptions.ts';
-import type { RpcContext } from './types.ts';
+import type { Connection, RpcContext } from './types.ts';
 
 /** What JSON-RPC methods reach: the enclave (through the boundary) and host-side plumbing. */
 export interface Services {
   enclave: EnclaveHandle;
   chainId: bigint;
   clientVersion: string;
-  /** Hands a sealed transaction to the ordering log. */
-  order(envelope: Uint8Array): Promise<void>;
+  /** Hands an admission's sealed transactions (none if it waits for a nonce gap) to the ordering log. */
+  order(admitted: Admitted): Promise<void>;
+  /** Notifications and closed connections of the subscriptions and filters the enclave keeps. */
   subscriptions: Subscriptions;
-  filters: Filters;
 }
 
 export type Ctx = RpcContext<Services>;
@@ -25,11 +24,28 @@ export function read<T = unknown>(ctx: Ctx, query: Query): Promise<T> {
   return ctx.services.enclave.request({ type: 'read', caller: ANONYMOUS, query }) as Promise<T>;
 }
 
-/** Validates and seals a raw transaction in the enclave, then orders it. */
+/** A polling filter operation, answered by the enclave for the caller. */
+export function filter<T = unknown>(ctx: Ctx, request: FilterRequest): Promise<T> {
+  const connection = ctx.connection;
+  // A filter installed over a WebSocket ends with it.
+  if (connection) ctx.services.subscriptions.track(connection);
+  return ctx.services.enclave.request({ type: 'filter', caller: ANONYMOUS, connection: connection?.id, request }) as Promise<T>;
+}
+
+/** eth_subscribe on the caller's WebSocket connection; answers the subscription id. */
+export function subscribe(ctx: Ctx & { connection: Connection }, subscription: SubscriptionRequest): Promise<string> {
+  ctx.services.subscriptions.track(ctx.connection);
+  return ctx.services.enclave.request({ type: 'subscribe', caller: ANONYMOUS, connection: ctx.connection.id, subscription });
+}
+
+/**
+ * Validates a raw transaction in the enclave's pool, then orders what became executable
+ * (it, and the waiting ones it made contiguous; nothing if it waits for a nonce gap).
+ */
 export async function submitRaw(ctx: Ctx, raw: Uint8Array): Promise<string> {
-  const { hash, envelope } = await ctx.services.enclave.request({ type: 'submit', raw });
-  await ctx.services.order(envelope);
-  return hash;
+  const admitted = await ctx.services.enclave.request({ type: 'submit', raw });
+  await ctx.services.order(admitted);
+  return admitted.hash;
 }
 
 export { ANONYMOUS };

@@ -1,57 +1,44 @@
-import { randomBytes } from 'node:crypto';
-import type { BlockEvent, LogFilter } from '../../runtime/boundary/messages.ts';
+import type { Notification } from '../../runtime/boundary/messages.ts';
+import type { EnclaveHandle } from '../../runtime/boundary/startEnclave.ts';
 import type { Connection } from './types.ts';
 
-type Kind = { kind: 'newHeads' } | { kind: 'logs'; filter: LogFilter } | { kind: 'newPendingTransactions' };
-type Subscription = Kind & { id: string; connection: Connection };
-
-/** eth_subscribe over WebSocket: pushes new heads and matching logs as blocks become durable. */
+/**
+ * The host's end of subscriptions and WebSocket filters, which the enclave keeps: it
+ * sends the enclave's notifications on the connections they name, and tells the
+ * enclave when a connection that may hold subscriptions or filters closes.
+ */
 export class Subscriptions {
-  private readonly subs = new Map<string, Subscription>();
+  private readonly connections = new Map<number, Connection>();
+  private outbox: Notification[] = [];
 
-  add(connection: Connection, kind: Kind): string {
-    // A quantity-shaped id without leading zeros, as geth's are.
-    const id = '0x' + BigInt('0x' + randomBytes(16).toString('hex')).toString(16);
-    this.subs.set(id, { ...kind, id, connection });
-    connection.onClose(() => this.subs.delete(id));
-    return id;
+  constructor(private readonly enclave: EnclaveHandle) {
+    enclave.onNotification((n) => {
+      // Sent on the next turn: the reply to eth_subscribe travels through promise
+      // callbacks, and a subscription's first notification must not overtake it.
+      if (this.outbox.length === 0) setImmediate(() => this.flush());
+      this.outbox.push(n);
+    });
   }
 
-  remove(connection: Connection, id: string): boolean {
-    const sub = this.subs.get(id);
-    if (!sub || sub.connection.id !== connection.id) return false;
-    return this.subs.delete(id);
+  /** Called before a connection asks the enclave for a subscription or filter. */
+  track(connection: Connection): void {
+    if (this.connections.has(connection.id)) return;
+    this.connections.set(connection.id, connection);
+    connection.onClose(() => {
+      this.connections.delete(connection.id);
+      this.enclave.request({ type: 'connectionClosed', connection: connection.id }).catch(() => {});
+    });
   }
 
-  /** Called once per durable block, in order. */
-  publish(block: BlockEvent): void {
-    for (const sub of this.subs.values()) {
-      if (sub.kind === 'newHeads') {
-        send(sub, block.header);
-      } else if (sub.kind === 'logs') {
-        for (const log of block.logs) if (logMatches(sub.filter, log)) send(sub, log);
-      }
+  private flush(): void {
+    const batch = this.outbox;
+    this.outbox = [];
+    for (const n of batch) {
+      this.connections.get(n.connection)?.send({
+        jsonrpc: '2.0',
+        method: 'eth_subscription',
+        params: { subscription: n.subscription, result: n.result },
+      });
     }
   }
-
-  /** Announces an accepted transaction hash to newPendingTransactions subscribers. */
-  pending(hash: string): void {
-    for (const sub of this.subs.values()) if (sub.kind === 'newPendingTransactions') send(sub, hash);
-  }
-}
-
-function send(sub: Subscription, result: unknown): void {
-  sub.connection.send({ jsonrpc: '2.0', method: 'eth_subscription', params: { subscription: sub.id, result } });
-}
-
-/** Whether a JSON log matches a filter's addresses and topics (block range is checked by the caller). */
-export function logMatches(filter: LogFilter, log: Record<string, unknown>): boolean {
-  if (filter.addresses.length && !filter.addresses.includes(log.address as string)) return false;
-  const topics = log.topics as string[];
-  for (let i = 0; i < filter.topics.length; i++) {
-    const wanted = filter.topics[i];
-    if (!wanted || wanted.length === 0) continue;
-    if (!topics[i] || !wanted.includes(topics[i]!)) return false;
-  }
-  return true;
 }

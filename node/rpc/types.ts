@@ -27,6 +27,13 @@ export interface Connection {
 export interface RpcContext<Services = unknown> {
   services: Services;
   connection?: Connection;
+  /**
+   * False when the request comes from a browser page whose origin the node does not
+   * trust (its Origin header; for WebSocket, that of the upgrade request). Such a
+   * caller may read, but methods marked `usesNodeKeys` are refused before their
+   * handler runs.
+   */
+  trustedOrigin: boolean;
 }
 
 export type MethodHandler<S = any> = (params: unknown[], ctx: RpcContext<S>) => Promise<unknown> | unknown;
@@ -35,6 +42,12 @@ export interface MethodEntry<S = any> {
   status: MethodStatus;
   handler?: MethodHandler<S>;
   description?: string;
+  /**
+   * The method signs with a key the node holds (the dev accounts). The dispatcher
+   * refuses it to browser pages of untrusted origins, so that a page the user merely
+   * visits cannot spend from those accounts.
+   */
+  usesNodeKeys?: boolean;
 }
 
 /** Method name → entry; the one table of every JSON-RPC method the node knows. */

@@ -38,10 +38,12 @@ export interface EnclaveLimits {
   poolQueuedLifetimeMs: number;
   /** Polling filters on the node. */
   maxFilters: number;
-  /** Polling filters and subscriptions of one WebSocket connection. */
+  /** Polling filters created over one WebSocket connection (they end with it; HTTP filters count only towards maxFilters). */
   maxFiltersPerConnection: number;
   /** A filter not polled for this long is removed, in ms (geth: 5 minutes). */
   filterIdleMs: number;
+  /** Changes (block hashes, transaction hashes, logs) one filter keeps between two polls. */
+  filterMaxChanges: number;
   /** Subscriptions of one WebSocket connection. */
   maxSubscriptionsPerConnection: number;
 }
@@ -64,5 +66,6 @@ export const DEFAULT_ENCLAVE_LIMITS: EnclaveLimits = {
   maxFilters: 10_000,
   maxFiltersPerConnection: 128,
   filterIdleMs: 5 * 60_000,
+  filterMaxChanges: 10_000,
   maxSubscriptionsPerConnection: 128,
 };

@@ -52,13 +52,15 @@ export interface LogFilter {
   topics: (string[] | null)[];
 }
 
-/** Settings the host passes at start; none of them is secret. */
+/**
+ * Settings the host passes at start; none of them is secret. The platform secret is
+ * not among them: the enclave locates it itself (runtime/ledger/platformSecret.ts).
+ */
 export interface EnclaveConfig {
   dataDir: string;
   chainId: bigint;
+  /** Remove the node's own files from `dataDir` first. */
   reset: boolean;
-  /** File holding the simulated platform secret; undefined: the default location. */
-  platformSecretFile?: string;
   /** Dev network: accounts derived from this public mnemonic are funded and can sign. */
   devMnemonic: string;
   devAccounts: number;
@@ -95,6 +97,29 @@ export type Query =
   | { kind: 'maxPriorityFee' }
   | { kind: 'accounts' };
 
+/** A polling filter operation (eth_newFilter and friends). */
+export type FilterRequest =
+  | { kind: 'newBlocks' }
+  | { kind: 'newPending' }
+  | { kind: 'newLogs'; filter: LogFilter }
+  /** What the filter gathered since it was last polled (eth_getFilterChanges). */
+  | { kind: 'changes'; filterId: string }
+  /** Every log that matches a log filter (eth_getFilterLogs). */
+  | { kind: 'logs'; filterId: string }
+  | { kind: 'uninstall'; filterId: string };
+
+/** What eth_subscribe asks for. */
+export type SubscriptionRequest = { kind: 'newHeads' } | { kind: 'newPendingTransactions' } | { kind: 'logs'; filter: LogFilter };
+
+/** A subscription's news, for the host to send on one WebSocket connection. */
+export interface Notification {
+  /** The host's id of the WebSocket connection that subscribed. */
+  connection: number;
+  subscription: string;
+  /** In JSON-RPC shape. */
+  result: unknown;
+}
+
 /** A signature made with a dev account's key. */
 export type SignRequest =
   | { kind: 'message'; address: string; message: Uint8Array }
@@ -120,6 +145,17 @@ export type HostToEnclave =
   | { type: 'read'; id: number; caller: Credential; query: Query }
   /** Sign with a dev account's key (eth_sign, personal_sign, eth_signTypedData_v4). */
   | { type: 'sign'; id: number; caller: Credential; request: SignRequest }
+  /**
+   * A polling filter operation on behalf of a caller. `connection` is the WebSocket
+   * connection it came on (the filter ends with it); absent over HTTP.
+   */
+  | { type: 'filter'; id: number; caller: Credential; connection?: number; request: FilterRequest }
+  /** eth_subscribe on WebSocket connection `connection`; answered with the subscription id. */
+  | { type: 'subscribe'; id: number; caller: Credential; connection: number; subscription: SubscriptionRequest }
+  /** eth_unsubscribe: only the connection that subscribed can end a subscription. */
+  | { type: 'unsubscribe'; id: number; caller: Credential; connection: number; subscriptionId: string }
+  /** A WebSocket connection closed: its subscriptions and filters end. */
+  | { type: 'connectionClosed'; id: number; connection: number }
   /** Write a snapshot and close storage. */
   | { type: 'shutdown'; id: number };
 
@@ -141,21 +177,22 @@ export interface EnclaveError {
   data?: string;
 }
 
-/** What a committed block announces to the host (public by rule, plus logs for subscribers). */
+/**
+ * What an executed block announces to the host: its number and hash, public by rule.
+ * Its contents (logs, transactions) stay inside: filters and subscriptions are kept
+ * in the enclave, which answers each caller.
+ */
 export interface BlockEvent {
   number: bigint;
   hash: string;
-  /** The header in JSON-RPC shape, for newHeads subscribers. */
-  header: Record<string, unknown>;
-  /** Logs in JSON-RPC shape; the host filters them per subscription. */
-  logs: Record<string, unknown>[];
-  transactionHashes: string[];
 }
 
 export interface OrderResult {
   blocks: BlockEvent[];
   /** Transactions still waiting (block gas full, or a nonce gap not yet filled). */
   waiting: number;
+  /** Entries that were skipped, by position in the message, and why (public: no content). */
+  skipped: { position: number; reason: string }[];
 }
 
 export interface InitResult {
@@ -165,20 +202,48 @@ export interface InitResult {
   recoveredFrom: { snapshot: number | null; replayedBlocks: number };
 }
 
+/**
+ * A transaction the pool took. Only transactions executable at the tip go onto the
+ * ordering log; one with a nonce gap waits in the pool until the gap is filled.
+ */
+export interface Admitted {
+  hash: string;
+  /**
+   * Sealed envelopes to append to the ordering log, in this order: the transaction and
+   * the waiting ones it made executable, in nonce order. Empty when it waits for a gap.
+   */
+  envelopes: Uint8Array[];
+  /**
+   * With envelopes: their place in the order the pool sealed them (0, 1, 2, ...). Replies
+   * come back on two ports and in any order; appending by `seq` keeps each sender's
+   * transactions in nonce order on the log.
+   */
+  seq?: number;
+}
+
 /** Enclave -> host messages. */
 export type EnclaveToHost =
   /** The answer to request `id`. */
   | { type: 'reply'; id: number; ok: true; value: unknown }
-  | { type: 'reply'; id: number; ok: false; error: EnclaveError };
+  | { type: 'reply'; id: number; ok: false; error: EnclaveError }
+  /** A subscription's news, sent once the block or transaction it tells of is visible. */
+  | ({ type: 'notification' } & Notification);
 
 /** The value each request kind answers with. */
 export interface ReplyValues {
   init: InitResult;
-  submit: { hash: string; envelope: Uint8Array };
-  sendTransaction: { hash: string; envelope: Uint8Array };
+  submit: Admitted;
+  sendTransaction: Admitted;
   order: OrderResult;
   durable: null;
   read: unknown;
   sign: string;
+  /** A new filter's id, a filter's changes or logs, or whether uninstall removed one. */
+  filter: unknown;
+  /** The subscription id. */
+  subscribe: string;
+  /** Whether a subscription was removed. */
+  unsubscribe: boolean;
+  connectionClosed: null;
   shutdown: null;
 }

@@ -1,7 +1,7 @@
 import { MessageChannel } from 'node:worker_threads';
 import { startWorker } from '../enclave/startWorker.ts';
 import { batcher } from './batcher.ts';
-import type { EnclaveError, EnclaveToHost, HostToEnclave, ReplyValues } from './messages.ts';
+import type { EnclaveError, EnclaveToHost, HostToEnclave, Notification, ReplyValues } from './messages.ts';
 
 type Request = HostToEnclave extends infer M ? (M extends { id: number } ? Omit<M, 'id'> : never) : never;
 
@@ -18,6 +18,8 @@ export interface EnclaveHandle {
   /** Stops the worker, first giving it up to `graceMs` to end by itself (after a shutdown). */
   terminate(graceMs?: number): Promise<void>;
   onExit(fn: (code: number) => void): void;
+  /** Subscriptions' notifications, each for the host to send on the connection it names. */
+  onNotification(fn: (n: Notification) => void): void;
 }
 
 /**
@@ -32,8 +34,13 @@ export function startEnclave(): EnclaveHandle {
   const waiting = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void }>();
   let nextId = 1;
   let exited = false;
+  const notified: ((n: Notification) => void)[] = [];
   const onReplies = (replies: EnclaveToHost[]) => {
     for (const m of replies) {
+      if (m.type === 'notification') {
+        for (const fn of notified) fn(m);
+        continue;
+      }
       const w = waiting.get(m.id);
       if (!w) continue;
       waiting.delete(m.id);
@@ -81,6 +88,9 @@ export function startEnclave(): EnclaveHandle {
     },
     onExit(fn) {
       worker.on('exit', fn);
+    },
+    onNotification(fn) {
+      notified.push(fn);
     },
   };
 }

@@ -11,10 +11,10 @@ import { keccak256 } from '../crypto/ethCrypto.ts';
 import type { Ledger } from '../ledger/Ledger.ts';
 import type { StorageThread } from '../ledger/StorageThread.ts';
 import { EnclaveFailure } from '../enclave/EnclaveFailure.ts';
+import type { ExecutionBudget } from '../evm/ExecutionBudget.ts';
 import { History } from '../state/History.ts';
 import { JournaledStateManager } from '../state/JournaledStateManager.ts';
 import { MerkleTrie } from '../state/MerkleTrie.ts';
-import { Overlay } from '../state/Overlay.ts';
 import type { StateReader } from '../state/types.ts';
 import { WorldState } from '../state/WorldState.ts';
 import {
@@ -27,8 +27,9 @@ import {
   type StoredReceipt,
   type WriteSet,
 } from './codec.ts';
-import { formatBlock, formatHeader, formatLog, formatReceipts } from './format.ts';
+import { formatBlock, formatReceipts } from './format.ts';
 import { decodeEnvelope } from '../enclave/inspect.ts';
+import { ArchiveStates } from './ArchiveStates.ts';
 
 /** A transaction taken from the ordering log, with the sender recovered at submission. */
 export interface QueuedTx {
@@ -117,8 +118,17 @@ export class Chain {
   readonly history: History;
   readonly blockGasLimit: bigint;
   private vm!: VM;
-  private callVm!: VM;
-  private callState!: JournaledStateManager;
+  /** What the EVM asks of the chain (BLOCKHASH); call VMs share it. */
+  readonly vmBlockchain = {
+    getBlock: async (n: number) => ({ hash: () => hexToBytes(this.stored(n).hash as `0x${string}`) }),
+    putBlock: async () => {},
+    shallowCopy: () => this.vmBlockchain,
+  };
+  /**
+   * Called with each block's number as it becomes durable (and the head), in order;
+   * filters and subscriptions hear of a block here, never before it is visible.
+   */
+  onDurable?: (seq: number) => void;
   /** The newest durable block: what reads see as the head. */
   private headBlock!: Block;
   /** The newest executed block, the parent of the next; ahead of the head while being written. */
@@ -128,7 +138,7 @@ export class Chain {
   private readonly blocks = new Map<number, StoredBlock>();
   private cachedTxs = 0;
   private txsSinceSnapshot = 0;
-  private readonly archive = new Map<number, StateReader>();
+  private readonly archive: ArchiveStates;
   /** Transactions from the log, in log order, not yet in a block. */
   private queue: WaitingTx[] = [];
   /** Whether the queue may hold transactions that are executable now (the last block was full, or new ones came). */
@@ -143,6 +153,7 @@ export class Chain {
     this.ledger = opts.ledger;
     this.storage = opts.storage;
     this.blockGasLimit = opts.blockGasLimit;
+    this.archive = new ArchiveStates(opts.ledger);
     this.history = new History(this.world, HISTORY_DEPTH, () => this.world.inProgress(), {
       maxKeys: HISTORY_KEYS,
       minDepth: HISTORY_MIN_DEPTH,
@@ -152,19 +163,12 @@ export class Chain {
   /** Opens the chain: genesis on an empty ledger, else the newest snapshot plus the ledger tail. */
   static async open(opts: ChainOptions): Promise<Chain> {
     const chain = new Chain(opts);
-    const blockchain = {
-      getBlock: async (n: number) => ({ hash: () => hexToBytes(chain.stored(n).hash as `0x${string}`) }),
-      putBlock: async () => {},
-      shallowCopy: () => blockchain,
-    };
     const stateManager = new JournaledStateManager(
       chain.world,
       (a) => chain.world.storageRootOf(a),
       () => chain.world.stateRoot(),
     );
-    chain.vm = await createVM({ common: chain.common, stateManager, blockchain: blockchain as never });
-    chain.callState = new JournaledStateManager(new Overlay(chain.world));
-    chain.callVm = await createVM({ common: chain.common, stateManager: chain.callState, blockchain: blockchain as never });
+    chain.vm = await createVM({ common: chain.common, stateManager, blockchain: chain.vmBlockchain as never });
     if (opts.ledger.head < 0) await chain.createGenesis(opts.genesis);
     else await chain.recover();
     return chain;
@@ -261,7 +265,7 @@ export class Chain {
     this.unexamined = true;
   }
 
-  /** Transactions waiting that a block could take now (0 if all wait for a nonce gap). */
+  /** Transactions waiting that a block could take now (a block was full, or new ones came). */
   get waiting(): number {
     return this.unexamined ? this.queue.length : 0;
   }
@@ -296,7 +300,8 @@ export class Chain {
     let gasUsed = 0n;
 
     // Passes over the queue in log order; a transaction whose nonce is ahead of its
-    // sender waits, and becomes executable once the gap is filled in a later pass. The
+    // sender waits, and becomes executable once the gap is filled in a later pass (else
+    // it is dropped when the passes end). The
     // first executable transaction that does not fit ends the block, so building a block
     // costs what it includes, whatever the backlog. Every few milliseconds the loop
     // yields, so reads are answered while a large block executes (reads see the
@@ -311,7 +316,13 @@ export class Chain {
       rest = [];
       for (let i = 0; i < pass.length; i++) {
         const waiting = pass[i]!;
-        const item = (waiting.decoded ??= decodeEnvelope(waiting.plain, this.common));
+        let item: QueuedTx;
+        try {
+          item = waiting.decoded ??= decodeEnvelope(waiting.plain, this.common);
+        } catch {
+          // Authenticated but undecodable (sealed by a faulty enclave): skipped, on every node alike.
+          continue;
+        }
         const nonce = this.world.account(item.sender)?.nonce ?? 0n;
         if (item.tx.nonce > nonce) {
           rest.push(waiting);
@@ -363,6 +374,14 @@ export class Chain {
         }
       }
     }
+    if (!full) {
+      // Still gapped after every pass of the block that reached them: dropped, so a
+      // transaction's fate depends only on the log up to its block (every node that
+      // executes the log drops the same ones) and nothing waits here across blocks. The
+      // pool puts only executable transactions on the log; these come from a stale view.
+      for (const waiting of rest) this.dropped.push(waiting.decoded!.hash);
+      rest = [];
+    }
     this.queue = rest;
     this.unexamined = full;
     if (included.length === 0 && !allowEmpty) return undefined;
@@ -398,14 +417,9 @@ export class Chain {
       receipts,
       this.world.takeChanges(),
     );
-    let logIndex = 0;
-    const logs = receipts.flatMap((r, i) => r.logs.map((log) => formatLog(log, block, included[i]!.hash, i, logIndex++)));
     return {
       number: block.header.number,
       hash: stored.hash,
-      header: formatHeader(block.header, serialized.length),
-      logs,
-      transactionHashes: included.map((q) => q.hash),
     };
   }
 
@@ -446,6 +460,7 @@ export class Chain {
         this.ledger.written(seq);
         this.headBlock = block;
         this.writing.delete(seq);
+        this.onDurable?.(seq);
       },
       (err: Error) => {
         this.writing.delete(seq);
@@ -505,37 +520,14 @@ export class Chain {
     );
   }
 
-  /** The state at the end of block `seq`: in memory for recent blocks, else rebuilt. */
-  stateAt(seq: number): StateReader {
-    if (this.history.covers(seq)) return this.history.at(seq);
-    const cached = this.archive.get(seq);
-    if (cached) return cached;
-    const state = new WorldState();
-    const snapshot = this.ledger.snapshotAtOrBelow(seq);
-    let from = 0;
-    if (snapshot) {
-      const decoded = decodeSnapshot(snapshot.payload);
-      state.apply(decoded.writeSet);
-      from = decoded.seq + 1;
-    }
-    for (let s = from; s <= seq; s++) state.apply(decodePayload(this.ledger.read(s)).writeSet);
-    state.takeChanges();
-    this.archive.set(seq, state);
-    if (this.archive.size > 4) this.archive.delete(this.archive.keys().next().value!);
-    return state;
-  }
-
-  /** Runs a transaction against a view of state, discarding every write. */
-  async simulate(tx: TypedTransaction, state: StateReader, block: Block) {
-    this.callState.store = new Overlay(state);
-    return runTx(this.callVm, {
-      tx,
-      block,
-      skipNonce: true,
-      skipBalance: true,
-      skipBlockGasLimitValidation: true,
-      skipHardForkValidation: true,
-    });
+  /**
+   * The state at the end of block `seq`, held for a read until `release`: recent blocks
+   * from memory (kept while the view is held, even as later blocks are built), older
+   * ones rebuilt within the read's budget.
+   */
+  async stateAt(seq: number, budget: ExecutionBudget): Promise<{ state: StateReader; release(): void }> {
+    if (this.history.covers(seq)) return this.history.pin(seq);
+    return { state: await this.archive.at(seq, budget), release: () => {} };
   }
 
   /** JSON of a block by number. */

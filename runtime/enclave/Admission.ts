@@ -1,5 +1,7 @@
 import type { MessagePort, Worker } from 'node:worker_threads';
 import { batcher } from '../boundary/batcher.ts';
+import type { EnclaveLimits } from '../boundary/limits.ts';
+import type { Admitted } from '../boundary/messages.ts';
 import type { AdmissionData, AdmissionMessage, AdmissionRequest } from './admissionWorker.ts';
 import { EnclaveFailure } from './EnclaveFailure.ts';
 import { startWorker } from './startWorker.ts';
@@ -13,10 +15,16 @@ export interface AdmissionOptions {
   blockGasLimit: bigint;
   /** Base fee of the next block, until the first update. */
   baseFee: bigint;
+  /** The enclave's limits; the pool takes its own (poolSlots, ...). */
+  limits: EnclaveLimits;
   /** The host's submission port (absent in-process). */
   hostPort?: MessagePort;
   /** The current accounts of senders the pool starts to follow. */
   lookup(addresses: string[]): PoolUpdate;
+  /** Accounts the pool stopped following: updates may leave them out. */
+  unfollow(addresses: string[]): void;
+  /** Hashes of transactions the pool took (for pending-transaction filters and subscriptions). */
+  onAdmitted(hashes: string[]): void;
   /** The thread failed: transactions can no longer be accepted. */
   onFailure(err: Error): void;
 }
@@ -36,15 +44,25 @@ export class Admission {
       envelopeKey: opts.envelopeKey,
       blockGasLimit: opts.blockGasLimit.toString(),
       baseFee: opts.baseFee.toString(),
+      limits: opts.limits,
       hostPort: opts.hostPort,
     };
     this.worker = startWorker(new URL('./admissionWorker.ts', import.meta.url), data, opts.hostPort ? [opts.hostPort] : []);
     this.send = batcher((batch) => this.worker.postMessage(batch));
     this.worker.on('message', (batch: AdmissionMessage[]) => {
       const asked: string[] = [];
+      const admitted: string[] = [];
       for (const m of batch) {
+        if (m.kind === 'admitted') {
+          admitted.push(m.hash);
+          continue;
+        }
         if (m.kind === 'lookup') {
           asked.push(m.address);
+          continue;
+        }
+        if (m.kind === 'unfollow') {
+          opts.unfollow(m.addresses);
           continue;
         }
         const w = this.waiting.get(m.id);
@@ -53,6 +71,7 @@ export class Admission {
         else w?.resolve(m.value);
       }
       if (asked.length) this.send({ kind: 'update', update: opts.lookup(asked) });
+      if (admitted.length) opts.onAdmitted(admitted);
     });
     const fail = (err: Error) => {
       if (this.closing || this.failure) return;
@@ -65,8 +84,8 @@ export class Admission {
     this.worker.on('exit', (code) => fail(new Error(`admission thread exited (${code})`)));
   }
 
-  /** Validates, admits and seals a signed transaction. */
-  admit(raw: Uint8Array): Promise<{ hash: string; envelope: Uint8Array }> {
+  /** Validates and admits a signed transaction; returns the envelopes it made executable. */
+  admit(raw: Uint8Array): Promise<Admitted> {
     return this.ask({ kind: 'admit', raw });
   }
 
@@ -75,7 +94,7 @@ export class Admission {
     return this.ask({ kind: 'nextNonce', address });
   }
 
-  /** A transaction in the pool (admitted, not yet in a block). */
+  /** A transaction in the pool (admitted, not yet in a block; pending or queued). */
   pending(hash: string): Promise<{ sender: string; envelope: Uint8Array } | undefined> {
     return this.ask({ kind: 'pending', hash });
   }

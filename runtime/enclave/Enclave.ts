@@ -1,9 +1,9 @@
 import { bigIntToBytes, bytesToHex } from '@ethereumjs/util';
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import type { MessagePort } from 'node:worker_threads';
-import type { CallRequest, EnclaveConfig, HostToEnclave, InitResult, OrderResult, SignRequest } from '../boundary/messages.ts';
+import type { CallRequest, EnclaveConfig, HostToEnclave, InitResult, Notification, OrderResult, SignRequest } from '../boundary/messages.ts';
+import { checkOrderedEntry } from '../boundary/validate.ts';
 import { Chain } from '../chain/Chain.ts';
 import { createChainCommon } from '../chain/common.ts';
 import { DevAccounts } from '../chain/devAccounts.ts';
@@ -15,7 +15,10 @@ import { LedgerCorruptError } from '../ledger/errors.ts';
 import { Ledger } from '../ledger/Ledger.ts';
 import { StorageThread } from '../ledger/StorageThread.ts';
 import { loadPlatformSecret } from '../ledger/platformSecret.ts';
-import { EnclaveFailure, invalidInput } from './EnclaveFailure.ts';
+import { EnclaveFailure, invalidInput, toEnclaveError } from './EnclaveFailure.ts';
+import { Filters } from './Filters.ts';
+import { Subscriptions } from './Subscriptions.ts';
+import { CallSlots } from './CallSlots.ts';
 import { DEFAULT_PRIORITY_FEE, Reads } from './reads.ts';
 import { Admission } from './Admission.ts';
 import { openEnvelope, unsealEnvelope } from './inspect.ts';
@@ -26,6 +29,8 @@ export interface EnclaveOptions {
   submissions?: MessagePort;
   /** A thread of the enclave failed; it can no longer serve. */
   onFailure?: (err: Error) => void;
+  /** Sends a subscription's notification to the host. */
+  notify?: (n: Notification) => void;
 }
 
 /**
@@ -41,9 +46,16 @@ export class Enclave {
   private dev?: DevAccounts;
   private admission?: Admission;
   private envelopeKey?: Uint8Array;
-  /** Senders whose accounts the pool follows. */
+  private filters?: Filters;
+  private subscriptions?: Subscriptions;
+  /**
+   * Senders whose accounts the pool follows: a mirror of the pool's view, which is
+   * bounded (the pool reports the accounts it stops following).
+   */
   private readonly followed = new Set<string>();
   private last: Promise<unknown> = Promise.resolve();
+  /** The send in progress per dev account (eth_sendTransaction). */
+  private readonly sending = new Map<string, Promise<void>>();
 
   constructor(private readonly options: EnclaveOptions = {}) {}
 
@@ -65,6 +77,18 @@ export class Enclave {
         return this.ready().reads.answer(message.query);
       case 'sign':
         return this.sign(message.request);
+      case 'filter':
+        return this.watching().filters.handle(message.caller, message.connection, message.request);
+      case 'subscribe':
+        return this.watching().subscriptions.add(message.caller, message.connection, message.subscription);
+      case 'unsubscribe':
+        return this.watching().subscriptions.remove(message.connection, message.subscriptionId);
+      case 'connectionClosed': {
+        const { filters, subscriptions } = this.watching();
+        filters.dropConnection(message.connection);
+        subscriptions.dropConnection(message.connection);
+        return null;
+      }
       case 'shutdown':
         return this.exclusive(() => this.shutdown());
     }
@@ -84,13 +108,31 @@ export class Enclave {
     return { chain: this.chain, admission: this.admission, reads: this.reads, dev: this.dev, envelopeKey: this.envelopeKey };
   }
 
+  private watching() {
+    if (!this.filters || !this.subscriptions) throw new EnclaveFailure('internal', 'enclave not initialised');
+    return { filters: this.filters, subscriptions: this.subscriptions };
+  }
+
+  /** Feeds a block that just became durable (and visible) to filters and subscriptions. */
+  private blockDurable(seq: number): void {
+    const { filters, subscriptions } = this.watching();
+    if (filters.size === 0 && subscriptions.size === 0) return;
+    try {
+      const stored = this.chain!.stored(seq);
+      filters.blockDurable(stored);
+      subscriptions.blockDurable(stored);
+    } catch (err) {
+      // The block itself is durable; only its announcement to watchers failed.
+      console.error(`enclave: filters and subscriptions missed block ${seq}: ${toEnclaveError(err).message}`);
+    }
+  }
+
   private async init(config: EnclaveConfig): Promise<InitResult> {
     if (this.chain) throw new EnclaveFailure('internal', 'enclave already initialised');
-    if (config.reset) rmSync(config.dataDir, { recursive: true, force: true });
-    const ledger = Ledger.open(config.dataDir, {
-      platformSecret: loadPlatformSecret(config.platformSecretFile),
-      create: true,
-    });
+    // Only the node's own files, never a recursive delete of a path the host names.
+    if (config.reset) Ledger.remove(config.dataDir);
+    // The enclave finds its platform secret itself; the host does not name it.
+    const ledger = Ledger.open(config.dataDir, { platformSecret: loadPlatformSecret(), create: true });
     const stored = ledger.getMeta('chainId');
     const chainId = stored ? BigInt(bytesToHex(stored)) : config.chainId;
     if (stored && chainId !== config.chainId) {
@@ -135,15 +177,28 @@ export class Enclave {
     // derived from the ledger secret that every member enclave holds.
     const envelopeKey = randomBytes(32);
     this.envelopeKey = envelopeKey;
+    const filters = new Filters(config.limits, (filter) => this.ready().reads.answer({ kind: 'logs', filter }));
+    const subscriptions = new Subscriptions(config.limits, (n) => this.options.notify?.(n));
+    this.filters = filters;
+    this.subscriptions = subscriptions;
+    chain.onDurable = (seq) => this.blockDurable(seq);
     const admission = new Admission({
       chainId,
       envelopeKey,
       blockGasLimit: config.blockGasLimit,
       baseFee: chain.tip.header.calcNextBaseFee(),
+      limits: config.limits,
       hostPort: this.options.submissions,
       lookup: (addresses) => {
         for (const a of addresses) this.followed.add(a);
         return this.poolUpdate(addresses, []);
+      },
+      unfollow: (addresses) => {
+        for (const a of addresses) this.followed.delete(a);
+      },
+      onAdmitted: (hashes) => {
+        filters.admitted(hashes);
+        subscriptions.admitted(hashes);
       },
       onFailure: (err) => {
         console.error(`enclave: admission thread failed: ${err.message}`);
@@ -158,7 +213,9 @@ export class Enclave {
         return p && openEnvelope(p.envelope, common, envelopeKey);
       },
     };
-    this.reads = new Reads(chain, pool, () => this.dev!.addresses);
+    const { limits } = config;
+    const calls = new CallSlots(chain.common, chain.vmBlockchain, limits.maxConcurrentCalls, limits.maxQueuedCalls);
+    this.reads = new Reads(chain, pool, () => this.dev!.addresses, limits, calls);
     // Under sustained load V8 lets the heap grow to several times the live data between
     // full collections; capping the growth factor at 2 keeps memory in proportion to
     // live state (state and recent history) at the cost of more frequent, mostly
@@ -176,9 +233,26 @@ export class Enclave {
   private async order(entries: (HostToEnclave & { type: 'order' })['entries']): Promise<OrderResult> {
     const { chain, admission, envelopeKey } = this.ready();
     const blocks: OrderResult['blocks'] = [];
-    for (const entry of entries) {
+    const skipped: OrderResult['skipped'] = [];
+    // Each entry is judged on its own: on a replicated log, one garbage entry must not
+    // halt every node, so a malformed or unauthenticated one is skipped (the same on
+    // every node, since the decision depends on the entry alone) and reported.
+    for (let position = 0; position < entries.length; position++) {
+      const entry = entries[position]!;
+      const problem = checkOrderedEntry(entry);
+      if (problem) {
+        skipped.push({ position, reason: `malformed entry: ${problem}` });
+        continue;
+      }
       if (entry.kind === 'tx') {
-        chain.enqueue(unsealEnvelope(entry.envelope, envelopeKey));
+        let plain: Uint8Array;
+        try {
+          plain = unsealEnvelope(entry.envelope, envelopeKey);
+        } catch (err) {
+          skipped.push({ position, reason: (err as Error).message });
+          continue;
+        }
+        chain.enqueue(plain);
       } else {
         const event = await chain.buildBlock(entry.timestamp, entry.allowEmpty);
         if (event) blocks.push(event);
@@ -190,7 +264,7 @@ export class Enclave {
       for (const a of changedAccounts) if (this.followed.has(a)) changed.push(a);
       admission.update(this.poolUpdate(changed, dropped));
     }
-    return { blocks, waiting: chain.waiting };
+    return { blocks, waiting: chain.waiting, skipped };
   }
 
   /** The pool's view of these senders, as of the tip. */
@@ -206,10 +280,27 @@ export class Enclave {
     };
   }
 
-  private async sendTransaction(request: CallRequest) {
-    const { chain, admission, reads, dev } = this.ready();
+  /**
+   * Signs with a dev key and admits. One account's sends run one after another, so
+   * each takes the nonce after the last one's (two concurrent sends never share one).
+   */
+  private sendTransaction(request: CallRequest) {
     if (!request.from) throw invalidInput('from address is required');
     const from = request.from;
+    const run = (this.sending.get(from) ?? Promise.resolve()).then(() => this.signAndAdmit(request, from));
+    const settled = run.then(
+      () => {},
+      () => {},
+    );
+    this.sending.set(from, settled);
+    void settled.then(() => {
+      if (this.sending.get(from) === settled) this.sending.delete(from);
+    });
+    return run;
+  }
+
+  private async signAndAdmit(request: CallRequest, from: string) {
+    const { chain, admission, reads, dev } = this.ready();
     const nonce = request.nonce ?? (await admission.nextNonce(from));
     const gas =
       request.gas ?? ((await reads.answer({ kind: 'estimateGas', request: { ...request, nonce }, block: 'latest' })) as bigint);
@@ -247,6 +338,7 @@ export class Enclave {
   }
 
   private async shutdown(): Promise<null> {
+    this.filters?.close();
     if (this.chain) {
       await this.chain.close();
       this.chain = undefined;

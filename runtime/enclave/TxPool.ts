@@ -1,12 +1,35 @@
-import { invalidInput } from './EnclaveFailure.ts';
+import type { EnclaveLimits } from '../boundary/limits.ts';
+import { EnclaveFailure, invalidInput } from './EnclaveFailure.ts';
 import type { Inspected } from './inspect.ts';
 
-/** A transaction admitted here and not yet in a block. */
-export interface PendingTx {
+/** The pool's budgets, from the enclave's limits. */
+export type PoolLimits = Pick<
+  EnclaveLimits,
+  'poolSlots' | 'poolAccountPending' | 'poolAccountQueued' | 'poolMaxNonceGap' | 'poolQueuedLifetimeMs'
+>;
+
+/**
+ * Accounts the pool keeps a view of, at most: pending-nonce queries for any address make
+ * the pool follow it, so the least recently used go first. Senders with transactions in
+ * the pool always stay (there are at most poolSlots of them).
+ */
+export const FOLLOWED_ACCOUNTS = 16_384;
+
+/** geth's price bump: a replacement pays at least this much more (%) in fee cap and tip. */
+const PRICE_BUMP = 10n;
+
+/** A transaction in the pool: pending (on the ordering log, not yet in a block) or queued (waiting for a nonce gap). */
+export interface PoolTx {
   hash: string;
   sender: string;
   nonce: bigint;
+  maxFee: bigint;
+  tip: bigint;
+  /** gas limit * max fee + value: what the sender must be able to pay. */
+  cost: bigint;
   envelope: Uint8Array;
+  /** When it entered the pool (ms, the pool's clock): queued ones expire. */
+  since: number;
 }
 
 /** A sender's account as of the newest executed block (or a little later). */
@@ -25,85 +48,274 @@ export interface PoolUpdate {
   dropped: string[];
 }
 
+/** A sender's transactions in the pool, by nonce. */
+interface SenderTxs {
+  pending: Map<bigint, PoolTx>;
+  queued: Map<bigint, PoolTx>;
+  /** Sum of their costs, for the cumulative funds check. */
+  committed: bigint;
+}
+
+const limitExceeded = (message: string) => new EnclaveFailure('limitExceeded', message);
+
 /**
  * Admission of signed transactions: the stateful half of geth's pool checks (nonce,
- * funds, base fee), with its messages, which ethers and viem map to their own error
- * types. It lives on the admission thread and checks against a view of the senders'
- * accounts that the executing thread keeps current after every block, so accepting a
- * transaction never waits for execution. The view can be a block behind: execution
- * checks again, and drops what no longer applies (as a pool would).
+ * funds, base fee) and its limits, with its messages, which ethers and viem map to their
+ * own error types. It lives on the admission thread and checks against a view of the
+ * senders' accounts that the executing thread keeps current after every block, so
+ * accepting a transaction never waits for execution. The view can be a block behind:
+ * execution checks again, and drops what no longer applies (as a pool would).
+ *
+ * Only transactions executable at the tip (nonce = account nonce + pending ones) are
+ * pending and sealed for the ordering log; one with a nonce gap is queued here, given
+ * to nobody, until a transaction fills the gap and takes it along. So the log, which
+ * every node executes, never carries a transaction that cannot run, and this pool alone
+ * bounds what waits: pending ones cannot be evicted or replaced (they are on the log),
+ * queued ones can, and expire.
  */
 export class TxPool {
-  /** Admitted here and not yet in a block, by hash. */
-  readonly pending = new Map<string, PendingTx>();
-  private readonly bySender = new Map<string, Map<bigint, string>>();
+  /** Every transaction here, pending or queued, by hash. */
+  private readonly txs = new Map<string, PoolTx>();
+  private readonly senders = new Map<string, SenderTxs>();
+  /** The followed accounts, least recently used first. */
   private readonly accounts = new Map<string, SenderAccount>();
+  private queuedCount = 0;
 
   constructor(
     private readonly blockGasLimit: bigint,
     private baseFee: bigint,
+    private readonly limits: PoolLimits,
+    private readonly now: () => number = Date.now,
+    private readonly maxFollowed = FOLLOWED_ACCOUNTS,
   ) {}
+
+  /** Transactions here: pending (on the log) and queued (waiting for a nonce gap). */
+  get size(): { pending: number; queued: number } {
+    return { pending: this.txs.size - this.queuedCount, queued: this.queuedCount };
+  }
+
+  /** Accounts the pool follows now. */
+  get followedCount(): number {
+    return this.accounts.size;
+  }
+
+  /** A transaction in the pool, pending or queued. */
+  get(hash: string): PoolTx | undefined {
+    return this.txs.get(hash);
+  }
 
   /** Whether the pool follows this sender's account (if not, ask the executing thread first). */
   follows(sender: string): boolean {
     return this.accounts.has(sender);
   }
 
-  /** Admits an inspected transaction of a followed sender; throws geth's messages. */
-  admit(t: Inspected): { hash: string; envelope: Uint8Array } {
-    if (this.pending.has(t.hash)) throw invalidInput('already known');
-    const account = this.accounts.get(t.sender) ?? { nonce: 0n, balance: 0n };
+  /**
+   * Admits an inspected transaction of a followed sender; throws geth's messages. Returns
+   * the envelopes that became executable, in nonce order (none if it waits for a gap).
+   */
+  admit(t: Inspected): { hash: string; envelopes: Uint8Array[] } {
+    if (this.txs.has(t.hash)) throw invalidInput('already known');
+    const account = this.touch(t.sender);
     if (t.nonce < account.nonce) throw invalidInput(`nonce too low: next nonce ${account.nonce}, tx nonce ${t.nonce}`);
-    if (this.bySender.get(t.sender)?.has(t.nonce)) {
-      throw invalidInput(
-        `replacement transaction underpriced: nonce ${t.nonce} of ${t.sender} is taken by a pending transaction (transactions are ordered on arrival and not replaced)`,
-      );
-    }
     if (t.gasLimit > this.blockGasLimit) throw invalidInput('exceeds block gas limit');
     if (t.maxFee < this.baseFee) {
       throw invalidInput(`max fee per gas less than block base fee: address ${t.sender}, maxFeePerGas: ${t.maxFee}, baseFee: ${this.baseFee}`);
     }
-    const cost = t.gasLimit * t.maxFee + t.value;
-    if (account.balance < cost) {
-      throw invalidInput(`insufficient funds for gas * price + value: address ${t.sender} have ${account.balance} want ${cost}`);
+    const { poolSlots, poolAccountPending, poolAccountQueued, poolMaxNonceGap } = this.limits;
+    const mine = this.senders.get(t.sender);
+    const next = this.pendingNonce(account, mine);
+    if (t.nonce - next > BigInt(poolMaxNonceGap)) {
+      throw invalidInput(
+        `nonce too high: next nonce ${next}, tx nonce ${t.nonce}: more than the maximum nonce gap (poolMaxNonceGap) of ${poolMaxNonceGap} ahead`,
+      );
     }
-    this.pending.set(t.hash, { hash: t.hash, sender: t.sender, nonce: t.nonce, envelope: t.envelope });
-    let mine = this.bySender.get(t.sender);
-    if (!mine) this.bySender.set(t.sender, (mine = new Map()));
-    mine.set(t.nonce, t.hash);
-    return { hash: t.hash, envelope: t.envelope };
+    if (mine?.pending.has(t.nonce)) {
+      throw invalidInput(
+        `replacement transaction underpriced: nonce ${t.nonce} of ${t.sender} is taken by a pending transaction, which is already on the ordering log and cannot be replaced`,
+      );
+    }
+    const replaced = mine?.queued.get(t.nonce);
+    if (replaced) {
+      const minFee = (replaced.maxFee * (100n + PRICE_BUMP)) / 100n;
+      const minTip = (replaced.tip * (100n + PRICE_BUMP)) / 100n;
+      if (t.maxFee < minFee || t.tip < minTip || t.maxFee <= replaced.maxFee || t.tip <= replaced.tip) {
+        throw invalidInput(
+          `replacement transaction underpriced: replacing queued nonce ${t.nonce} of ${t.sender} takes at least ${PRICE_BUMP}% more in both max fee per gas (at least ${bigMax(minFee, replaced.maxFee + 1n)}, have ${t.maxFee}) and priority fee (at least ${bigMax(minTip, replaced.tip + 1n)}, have ${t.tip})`,
+        );
+      }
+    }
+    const executable = t.nonce === next;
+    if (executable && (mine?.pending.size ?? 0) >= poolAccountPending) {
+      throw limitExceeded(
+        `account limit exceeded: ${t.sender} has ${poolAccountPending} pending transactions not yet in a block, the most one sender may have (poolAccountPending)`,
+      );
+    }
+    if (!executable && !replaced && (mine?.queued.size ?? 0) >= poolAccountQueued) {
+      throw limitExceeded(
+        `account limit exceeded: ${t.sender} has ${poolAccountQueued} queued transactions waiting for a nonce gap, the most one sender may have (poolAccountQueued)`,
+      );
+    }
+    const cost = t.gasLimit * t.maxFee + t.value;
+    // Counted with what its other transactions here may spend, as geth does: admitting
+    // what cannot all be paid would let one funded key fill the pool for free.
+    const others = (mine?.committed ?? 0n) - (replaced?.cost ?? 0n);
+    if (account.balance < others + cost) {
+      const count = (mine ? mine.pending.size + mine.queued.size : 0) - (replaced ? 1 : 0);
+      throw invalidInput(
+        `insufficient funds for gas * price + value: address ${t.sender} have ${account.balance} want ${cost}` +
+          (count ? ` (plus ${others} for its ${count} other transaction${count === 1 ? '' : 's'} in the pool)` : ''),
+      );
+    }
+    if (!replaced && this.txs.size >= poolSlots) this.makeRoom(t);
+
+    if (replaced) this.remove(replaced);
+    const entry: PoolTx = {
+      hash: t.hash,
+      sender: t.sender,
+      nonce: t.nonce,
+      maxFee: t.maxFee,
+      tip: t.tip,
+      cost,
+      envelope: t.envelope,
+      since: this.now(),
+    };
+    const txs = this.add(entry, executable);
+    if (!executable) return { hash: t.hash, envelopes: [] };
+    // The gap is filled: the queued ones it makes contiguous go onto the log behind it.
+    const envelopes = [t.envelope];
+    for (let n = t.nonce + 1n; txs.pending.size < poolAccountPending; n++) {
+      const q = txs.queued.get(n);
+      if (!q) break;
+      txs.queued.delete(n);
+      this.queuedCount--;
+      txs.pending.set(n, q);
+      envelopes.push(q.envelope);
+    }
+    return { hash: t.hash, envelopes };
   }
 
-  /** The next nonce of a followed sender, counting transactions waiting here. */
+  /** The next nonce of a followed sender, counting its pending transactions (not queued ones). */
   nextNonce(sender: string): bigint {
-    let nonce = this.accounts.get(sender)?.nonce ?? 0n;
-    const mine = this.bySender.get(sender);
-    while (mine?.has(nonce)) nonce++;
-    return nonce;
+    return this.pendingNonce(this.touch(sender), this.senders.get(sender));
   }
 
   /**
    * Takes the executing thread's report: followed accounts move on, and transactions
    * that made it into a block (their sender's nonce passed them) or were dropped are
-   * forgotten.
+   * forgotten. Accounts the pool does not follow are taken only if `asked` says the
+   * pool asked for them (a report can cross an unfollow on its way). Returns the
+   * accounts it stopped following to stay within its bound.
    */
-  update({ accounts, baseFee, dropped }: PoolUpdate): void {
+  update({ accounts, baseFee, dropped }: PoolUpdate, asked: (address: string) => boolean = () => false): string[] {
     this.baseFee = baseFee;
-    for (const hash of dropped) this.forget(hash);
-    for (const [address, nonce, balance] of accounts) {
-      this.accounts.set(address, { nonce, balance });
-      const mine = this.bySender.get(address);
-      if (!mine) continue;
-      for (const [n, hash] of mine) if (n < nonce) this.forget(hash);
+    for (const hash of dropped) {
+      const p = this.txs.get(hash);
+      if (p) this.remove(p);
     }
+    for (const [address, nonce, balance] of accounts) {
+      if (!this.accounts.has(address) && !asked(address)) continue;
+      this.accounts.set(address, { nonce, balance });
+      const mine = this.senders.get(address);
+      if (!mine) continue;
+      for (const [n, p] of mine.pending) if (n < nonce) this.remove(p);
+      for (const [n, p] of mine.queued) if (n < nonce) this.remove(p);
+    }
+    return this.trim();
   }
 
-  private forget(hash: string): void {
-    const p = this.pending.get(hash);
-    if (!p) return;
-    this.pending.delete(hash);
-    const mine = this.bySender.get(p.sender);
-    if (mine?.get(p.nonce) === hash) mine.delete(p.nonce);
-    if (mine?.size === 0) this.bySender.delete(p.sender);
+  /** Drops queued transactions older than poolQueuedLifetimeMs; returns how many. */
+  expire(): number {
+    const horizon = this.now() - this.limits.poolQueuedLifetimeMs;
+    let expired = 0;
+    for (const mine of this.senders.values()) {
+      for (const q of mine.queued.values()) {
+        if (q.since > horizon) continue;
+        this.remove(q);
+        expired++;
+      }
+    }
+    return expired;
+  }
+
+  /** The pool is full: evicts the cheapest queued transaction if `t` pays more, else refuses. */
+  private makeRoom(t: Inspected): void {
+    const { poolSlots } = this.limits;
+    // A linear scan: it runs only when the pool is full, over at most poolSlots entries.
+    let cheapest: PoolTx | undefined;
+    for (const mine of this.senders.values()) {
+      for (const q of mine.queued.values()) if (!cheapest || paysLess(q, cheapest)) cheapest = q;
+    }
+    if (!cheapest) {
+      throw limitExceeded(
+        `txpool is full: ${poolSlots} transactions (poolSlots) are pending, on the ordering log and not yet in a block; try again after the next block`,
+      );
+    }
+    if (!paysLess(cheapest, t)) {
+      throw limitExceeded(
+        `txpool is full: ${poolSlots} transactions (poolSlots) wait, and this one pays no more than the cheapest queued one (max fee per gas ${cheapest.maxFee}, priority fee ${cheapest.tip})`,
+      );
+    }
+    this.remove(cheapest);
+  }
+
+  /** Marks an account as used (it goes last in eviction order) and returns it. */
+  private touch(sender: string): SenderAccount {
+    const account = this.accounts.get(sender);
+    if (!account) throw new EnclaveFailure('internal', 'the pool does not follow this sender yet');
+    this.accounts.delete(sender);
+    this.accounts.set(sender, account);
+    return account;
+  }
+
+  private pendingNonce(account: SenderAccount, mine: SenderTxs | undefined): bigint {
+    let nonce = account.nonce;
+    while (mine?.pending.has(nonce)) nonce++;
+    return nonce;
+  }
+
+  /** Stops following the least recently used accounts beyond the bound, except senders with transactions here. */
+  private trim(): string[] {
+    let excess = this.accounts.size - this.maxFollowed;
+    const dropped: string[] = [];
+    if (excess <= 0) return dropped;
+    for (const address of this.accounts.keys()) {
+      if (excess === 0) break;
+      if (this.senders.has(address)) continue;
+      this.accounts.delete(address);
+      dropped.push(address);
+      excess--;
+    }
+    return dropped;
+  }
+
+  private add(p: PoolTx, pending: boolean): SenderTxs {
+    let mine = this.senders.get(p.sender);
+    if (!mine) this.senders.set(p.sender, (mine = { pending: new Map(), queued: new Map(), committed: 0n }));
+    (pending ? mine.pending : mine.queued).set(p.nonce, p);
+    if (!pending) this.queuedCount++;
+    mine.committed += p.cost;
+    this.txs.set(p.hash, p);
+    return mine;
+  }
+
+  private remove(p: PoolTx): void {
+    if (this.txs.get(p.hash) !== p) return;
+    this.txs.delete(p.hash);
+    const mine = this.senders.get(p.sender)!;
+    if (mine.queued.get(p.nonce) === p) {
+      mine.queued.delete(p.nonce);
+      this.queuedCount--;
+    } else {
+      mine.pending.delete(p.nonce);
+    }
+    mine.committed -= p.cost;
+    if (mine.pending.size === 0 && mine.queued.size === 0) this.senders.delete(p.sender);
   }
 }
+
+/** Whether `a` pays less than `b`: lower fee cap, or the same fee cap and a lower tip. */
+function paysLess(a: { maxFee: bigint; tip: bigint }, b: { maxFee: bigint; tip: bigint }): boolean {
+  return a.maxFee < b.maxFee || (a.maxFee === b.maxFee && a.tip < b.tip);
+}
+
+const bigMax = (a: bigint, b: bigint) => (a > b ? a : b);

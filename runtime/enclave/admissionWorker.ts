@@ -1,6 +1,7 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { batcher } from '../boundary/batcher.ts';
-import type { EnclaveError, EnclaveToHost } from '../boundary/messages.ts';
+import type { EnclaveLimits } from '../boundary/limits.ts';
+import type { Admitted, EnclaveError, EnclaveToHost } from '../boundary/messages.ts';
 import { checkInbound } from '../boundary/validate.ts';
 import { createChainCommon } from '../chain/common.ts';
 import { initEthCrypto } from '../crypto/ethCrypto.ts';
@@ -14,7 +15,7 @@ import { TxPool, type PoolUpdate } from './TxPool.ts';
  * and seals it for the ordering log, so accepting a transaction never waits for the
  * thread that executes blocks. That thread keeps the pool's view of the senders'
  * accounts current and asks the pool what only it knows (pending nonces and
- * transactions).
+ * transactions). Queued transactions expire on a timer here.
  */
 
 /** Executing thread -> admission thread. */
@@ -30,21 +31,31 @@ export type AdmissionRequest =
 export type AdmissionMessage =
   | { kind: 'reply'; id: number; value?: unknown; error?: EnclaveError }
   /** Senders the pool does not follow yet: answered with an update that holds them. */
-  | { kind: 'lookup'; address: string };
+  | { kind: 'lookup'; address: string }
+  /** Accounts the pool stopped following (its view is bounded): leave them out of updates. */
+  | { kind: 'unfollow'; addresses: string[] }
+  /** A transaction the pool took, for pending-transaction filters and subscriptions; not answered. */
+  | { kind: 'admitted'; hash: string };
 
 export interface AdmissionData {
   chainId: string;
   envelopeKey: Uint8Array;
   blockGasLimit: string;
   baseFee: string;
+  /** The pool's limits (poolSlots, poolAccountPending, ...), from the init config. */
+  limits: EnclaveLimits;
   /** The host's submission port; absent when the enclave runs in-process. */
   hostPort?: MessagePort;
 }
 
 const port = parentPort!;
-const { chainId, envelopeKey, blockGasLimit, baseFee, hostPort } = workerData as AdmissionData;
+const { chainId, envelopeKey, blockGasLimit, baseFee, limits, hostPort } = workerData as AdmissionData;
 const common = createChainCommon(BigInt(chainId), await initEthCrypto());
-const pool = new TxPool(BigInt(blockGasLimit), BigInt(baseFee));
+const pool = new TxPool(BigInt(blockGasLimit), BigInt(baseFee), limits);
+// Expiry needs no precision beyond a fraction of the lifetime (geth checks every minute).
+setInterval(() => pool.expire(), Math.max(50, Math.min(limits.poolQueuedLifetimeMs / 4, 60_000))).unref();
+/** Replies that carry envelopes, numbered in the order they were sealed (see Admitted.seq). */
+let sealed = 0;
 const toMain = batcher<AdmissionMessage>((batch) => port.postMessage(batch));
 /** Senders asked of the executing thread, with the admissions waiting for them. */
 const lookups = new Map<string, (() => void)[]>();
@@ -61,40 +72,46 @@ function follow(sender: string): Promise<void> | undefined {
   });
 }
 
-async function admit(raw: Uint8Array): Promise<{ hash: string; envelope: Uint8Array }> {
+async function admit(raw: Uint8Array): Promise<Admitted> {
   let inspected: Inspected;
   try {
     inspected = inspectTransaction(raw, common, envelopeKey);
   } catch (err) {
     throw err instanceof EnclaveFailure ? err : invalidInput('invalid transaction');
   }
-  await follow(inspected.sender);
-  return pool.admit(inspected);
+  // A loop: the view of a sender just looked up could be trimmed before this resumes.
+  while (!pool.follows(inspected.sender)) await follow(inspected.sender);
+  const admitted: Admitted = pool.admit(inspected);
+  if (admitted.envelopes.length) admitted.seq = sealed++;
+  toMain({ kind: 'admitted', hash: admitted.hash });
+  return admitted;
 }
 
 port.on('message', (batch: AdmissionRequest[]) => {
   for (const m of batch) {
     switch (m.kind) {
-      case 'update':
-        pool.update(m.update);
+      case 'update': {
+        const unfollowed = pool.update(m.update, (address) => lookups.has(address));
+        if (unfollowed.length) toMain({ kind: 'unfollow', addresses: unfollowed });
         for (const [address] of m.update.accounts) {
           const waiting = lookups.get(address);
           lookups.delete(address);
           waiting?.forEach((resume) => resume());
         }
         break;
+      }
       case 'admit':
         answer(m.id, () => admit(m.raw));
         break;
       case 'nextNonce':
         answer(m.id, async () => {
-          await follow(m.address);
+          while (!pool.follows(m.address)) await follow(m.address);
           return pool.nextNonce(m.address);
         });
         break;
       case 'pending':
         answer(m.id, () => {
-          const p = pool.pending.get(m.hash);
+          const p = pool.get(m.hash);
           return p && { sender: p.sender, envelope: p.envelope };
         });
         break;

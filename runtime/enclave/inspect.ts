@@ -14,6 +14,8 @@ export interface Inspected {
   gasLimit: bigint;
   /** maxFeePerGas, or gasPrice for type 0 and 1. */
   maxFee: bigint;
+  /** maxPriorityFeePerGas, or gasPrice for type 0 and 1. */
+  tip: bigint;
   value: bigint;
   /** The sender's public key and the raw transaction, sealed for the ordering log. */
   envelope: Uint8Array;
@@ -58,6 +60,7 @@ export function inspectTransaction(raw: Uint8Array, common: Common, envelopeKey:
   const intrinsic = bigIntMax(tx.getIntrinsicGas(), calldataFloorGas(tx.data));
   if (tx.gasLimit < intrinsic) throw invalidInput(`intrinsic gas too low: have ${tx.gasLimit}, want ${intrinsic}`);
   let maxFee: bigint;
+  let tip: bigint;
   if ('maxFeePerGas' in tx) {
     if (tx.maxPriorityFeePerGas > tx.maxFeePerGas) {
       throw invalidInput(
@@ -65,8 +68,9 @@ export function inspectTransaction(raw: Uint8Array, common: Common, envelopeKey:
       );
     }
     maxFee = tx.maxFeePerGas;
+    tip = tx.maxPriorityFeePerGas;
   } else {
-    maxFee = (tx as { gasPrice: bigint }).gasPrice;
+    maxFee = tip = (tx as { gasPrice: bigint }).gasPrice;
   }
   return {
     hash: bytesToHex(keccak256(raw)), // raw is the canonical encoding (checked above)
@@ -74,6 +78,7 @@ export function inspectTransaction(raw: Uint8Array, common: Common, envelopeKey:
     nonce: tx.nonce,
     gasLimit: tx.gasLimit,
     maxFee,
+    tip,
     value: tx.value,
     envelope: seal(envelopeKey, publicKey, raw),
   };

@@ -1,10 +1,14 @@
 import { createBlock, type Block } from '@ethereumjs/block';
 import { createTx, type TypedTransaction } from '@ethereumjs/tx';
 import { bigIntToHex, bytesToHex, createAddressFromString, hexToBytes, KECCAK256_NULL_S, setLengthLeft, bigIntToBytes } from '@ethereumjs/util';
+import type { RunTxResult } from '@ethereumjs/vm';
+import type { EnclaveLimits } from '../boundary/limits.ts';
 import type { BlockRef, CallRequest, LogFilter, Query } from '../boundary/messages.ts';
 import { receiptsJson, type Chain } from '../chain/Chain.ts';
 import { formatLog, formatTransaction } from '../chain/format.ts';
+import { ExecutionAborted, ExecutionBudget } from '../evm/ExecutionBudget.ts';
 import type { StateReader } from '../state/types.ts';
+import type { CallLease, CallSlots } from './CallSlots.ts';
 import { EnclaveFailure, invalidInput, invalidParams } from './EnclaveFailure.ts';
 
 /** What reads ask of the pool (on the admission thread). */
@@ -13,8 +17,6 @@ export interface PoolReads {
   pending(hash: string): Promise<{ tx: TypedTransaction; sender: string } | undefined>;
 }
 
-const MAX_LOGS = 10_000;
-const MAX_LOG_RANGE = 100_000;
 /** The tip suggested to clients and used when eth_sendTransaction names none (1 gwei, as Anvil and Hardhat). */
 export const DEFAULT_PRIORITY_FEE = 1_000_000_000n;
 const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000';
@@ -22,12 +24,17 @@ const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000';
 /**
  * Answers reads. Every read passes through here with the caller's credential, so the
  * enclave decides what each caller sees (on the dev network, everything is public).
+ * Each read sees the state of the block it names through a view of its own, never a
+ * block that is not yet durable; what a read may spend (gas, time, blocks, results)
+ * is bounded by the enclave's limits.
  */
 export class Reads {
   constructor(
     private readonly chain: Chain,
     private readonly pool: PoolReads,
     private readonly accounts: () => string[],
+    private readonly limits: EnclaveLimits,
+    private readonly calls: CallSlots,
   ) {}
 
   async answer(query: Query): Promise<unknown> {
@@ -35,21 +42,20 @@ export class Reads {
       case 'blockNumber':
         return BigInt(this.chain.headNumber);
       case 'balance':
-        return this.state(query.block).account(query.address)?.balance ?? 0n;
+        return this.withState(query.block, (state) => state.account(query.address)?.balance ?? 0n);
       case 'nonce':
         if (query.block === 'pending') return this.pool.nextNonce(query.address);
-        return this.state(query.block).account(query.address)?.nonce ?? 0n;
-      case 'code': {
-        const state = this.state(query.block);
-        const hash = state.account(query.address)?.codeHash;
-        if (!hash) return '0x';
-        const hex = bytesToHex(hash);
-        return hex === KECCAK256_NULL_S ? '0x' : bytesToHex(state.code(hex) ?? new Uint8Array());
-      }
+        return this.withState(query.block, (state) => state.account(query.address)?.nonce ?? 0n);
+      case 'code':
+        return this.withState(query.block, (state) => {
+          const hash = state.account(query.address)?.codeHash;
+          if (!hash) return '0x';
+          const hex = bytesToHex(hash);
+          return hex === KECCAK256_NULL_S ? '0x' : bytesToHex(state.code(hex) ?? new Uint8Array());
+        });
       case 'storage': {
         const slot = bytesToHex(setLengthLeft(bigIntToBytes(query.slot), 32));
-        const value = this.state(query.block).storage(query.address, slot);
-        return bytesToHex(setLengthLeft(value ?? new Uint8Array(), 32));
+        return this.withState(query.block, (state) => bytesToHex(setLengthLeft(state.storage(query.address, slot) ?? new Uint8Array(), 32)));
       }
       case 'call':
         return this.call(query.request, query.block);
@@ -109,8 +115,14 @@ export class Reads {
     return seq;
   }
 
-  private state(ref: BlockRef): StateReader {
-    return this.chain.stateAt(this.resolve(ref)!);
+  /** Runs `fn` on the state at a block, held for it (old states are rebuilt within the read budget). */
+  private async withState<T>(ref: BlockRef, fn: (state: StateReader) => T): Promise<T> {
+    const view = await this.chain.stateAt(this.resolve(ref)!, new ExecutionBudget(this.limits.callTimeoutMs));
+    try {
+      return fn(view.state);
+    } finally {
+      view.release();
+    }
   }
 
   private async transaction(hash: string): Promise<unknown> {
@@ -142,7 +154,16 @@ export class Reads {
     return index === undefined ? undefined : { stored, index };
   }
 
-  private logs(filter: LogFilter): unknown[] {
+  private async logs(filter: LogFilter): Promise<unknown[]> {
+    const { logsBlockRange, logsMaxResults, filterMaxCriteria } = this.limits;
+    if (filter.addresses.length > filterMaxCriteria) {
+      throw new EnclaveFailure('limitExceeded', `too many addresses in filter: ${filter.addresses.length}, at most ${filterMaxCriteria}`);
+    }
+    const topicCount = filter.topics.reduce((n, t) => n + (t?.length ?? 0), 0);
+    if (topicCount > filterMaxCriteria) {
+      throw new EnclaveFailure('limitExceeded', `too many topics in filter: ${topicCount}, at most ${filterMaxCriteria}`);
+    }
+    const budget = new ExecutionBudget(this.limits.callTimeoutMs);
     let from: number;
     let to: number;
     if (filter.blockHash) {
@@ -150,15 +171,15 @@ export class Reads {
       if (seq === undefined) throw new EnclaveFailure('notFound', 'unknown block');
       from = to = seq;
     } else {
+      const head = this.chain.headNumber;
+      // A range that starts beyond the head has nothing yet (a filter waiting for blocks).
       from = this.resolve(filter.fromBlock ?? 'latest', false) ?? Infinity;
-      to = Math.min(this.resolve(filter.toBlock ?? 'latest', false) ?? this.chain.headNumber, this.chain.headNumber);
-      if (from > to) {
-        if (from !== Infinity && typeof filter.toBlock === 'bigint' && filter.toBlock < BigInt(from)) {
-          throw invalidParams('invalid block range: fromBlock is after toBlock');
-        }
-        return [];
+      to = Math.min(this.resolve(filter.toBlock ?? 'latest', false) ?? head, head);
+      if (from === Infinity) return [];
+      if (from > to) throw invalidParams(`invalid block range params: fromBlock ${from} is after toBlock ${to}`);
+      if (to - from + 1 > logsBlockRange) {
+        throw new EnclaveFailure('limitExceeded', `block range too large: ${to - from + 1} blocks, at most ${logsBlockRange} per query`);
       }
-      if (to - from > MAX_LOG_RANGE) throw new EnclaveFailure('limitExceeded', `block range too large: at most ${MAX_LOG_RANGE} blocks per query`);
     }
     const candidates = this.candidateBlocks(filter, from, to);
     const addresses = filter.addresses.length ? new Set(filter.addresses) : undefined;
@@ -176,14 +197,16 @@ export class Reads {
           out.push(formatLog(log, s.block, txHash, txIndex, index));
         }
       });
-      if (out.length > MAX_LOGS) throw new EnclaveFailure('limitExceeded', `query returned more than ${MAX_LOGS} results`);
+      if (out.length > logsMaxResults) throw new EnclaveFailure('limitExceeded', `query returned more than ${logsMaxResults} results`);
+      // Decrypting blocks takes time: yield between them, within the read's budget.
+      await budget.tick();
     }
     return out;
   }
 
   /** Blocks that may hold matching logs, from the keyed log index (no block is decrypted for nothing). */
   private candidateBlocks(filter: LogFilter, from: number, to: number): number[] {
-    const limit = MAX_LOG_RANGE + 1;
+    const limit = this.limits.logsBlockRange + 1;
     const union = (keys: string[]) => {
       const set = new Set<number>();
       for (const k of keys) for (const seq of this.chain.ledger.seqsWithLogKey(hexToBytes(k as `0x${string}`), from, to, limit)) set.add(seq);
@@ -202,8 +225,19 @@ export class Reads {
   }
 
   private feeHistory(count: number, newest: BlockRef, percentiles: number[]) {
+    const { feeHistoryMaxBlocks, feeHistoryMaxPercentiles } = this.limits;
+    if (count > feeHistoryMaxBlocks) throw invalidParams(`invalid argument 0 (blockCount): at most ${feeHistoryMaxBlocks} blocks`);
+    if (percentiles.length > feeHistoryMaxPercentiles) {
+      throw invalidParams(`invalid argument 2 (rewardPercentiles): at most ${feeHistoryMaxPercentiles} percentiles`);
+    }
+    for (let i = 0; i < percentiles.length; i++) {
+      const p = percentiles[i]!;
+      if (!(p >= 0 && p <= 100) || (i > 0 && p < percentiles[i - 1]!)) {
+        throw invalidParams('invalid argument 2 (rewardPercentiles): increasing numbers between 0 and 100 expected');
+      }
+    }
     const last = this.resolve(newest)!;
-    const n = Math.max(0, Math.min(count, 1024, last + 1));
+    const n = Math.max(0, Math.min(count, last + 1));
     const first = last - n + 1;
     const baseFees: string[] = [];
     const ratios: number[] = [];
@@ -269,57 +303,85 @@ export class Reads {
     return tx;
   }
 
-  private async execute(request: CallRequest, ref: BlockRef, gasLimit: bigint) {
-    const seq = this.resolve(ref)!;
-    const state = this.chain.stateAt(seq);
-    const block = this.contextBlock(seq, request);
-    const tx = this.buildCallTx(request, gasLimit, block);
-    try {
-      return await this.chain.simulate(tx, state, block);
-    } catch (err) {
-      throw invalidInput(cleanVmMessage(err));
-    }
+  /** The gas a call runs with: what it asks for (else the block gas limit), capped by --rpc-gas-cap, as geth. */
+  private gasFor(request: CallRequest): bigint {
+    const asked = request.gas ?? this.chain.blockGasLimit;
+    return asked < this.limits.rpcGasCap ? asked : this.limits.rpcGasCap;
   }
 
-  private async call(request: CallRequest, ref: BlockRef): Promise<string> {
-    const result = await this.execute(request, ref, request.gas ?? this.chain.blockGasLimit);
-    const error = result.execResult.exceptionError;
-    if (error) throw failure(error.error, result.execResult.returnValue);
-    return bytesToHex(result.execResult.returnValue);
-  }
-
-  private async estimateGas(request: CallRequest, ref: BlockRef): Promise<bigint> {
-    const cap = request.gas ?? this.chain.blockGasLimit;
-    const first = await this.execute(request, ref, cap);
-    if (first.execResult.exceptionError) {
-      const e = first.execResult.exceptionError.error;
-      if (e === 'revert') throw failure(e, first.execResult.returnValue);
-      throw invalidInput(`gas required exceeds allowance (${cap})`);
-    }
-    // As geth: a plain value transfer that ran no code needs exactly the 21000 it spent.
-    if (request.to && !request.data?.length && first.totalGasSpent === 21_000n) return 21_000n;
-    const ok = async (gas: bigint) => {
+  /**
+   * Runs `fn` with an EVM of the call's own and the state of the block it names, held
+   * for the whole call (an estimateGas search runs every attempt on the same block).
+   */
+  private runCall<T>(
+    request: CallRequest,
+    ref: BlockRef,
+    fn: (execute: (gasLimit: bigint) => Promise<RunTxResult>) => Promise<T>,
+  ): Promise<T> {
+    const budget = new ExecutionBudget(this.limits.callTimeoutMs);
+    return this.calls.run(budget, async (lease: CallLease) => {
+      const seq = this.resolve(ref)!;
+      const view = await this.chain.stateAt(seq, budget);
       try {
-        return !(await this.execute(request, ref, gas)).execResult.exceptionError;
-      } catch {
-        return false; // below intrinsic gas
+        const block = this.contextBlock(seq, request);
+        return await fn(async (gasLimit) => {
+          try {
+            return await lease.simulate(this.buildCallTx(request, gasLimit, block), view.state, block);
+          } catch (err) {
+            if (err instanceof EnclaveFailure) throw err;
+            throw invalidInput(cleanVmMessage(err));
+          }
+        });
+      } finally {
+        view.release();
       }
-    };
-    // As geth: the used gas plus refunds and the call stipend, with 1/64 held back per call
-    // frame, is almost always enough; otherwise search between it and the cap.
-    let lo = first.totalGasSpent - 1n;
-    let hi = cap;
-    const optimistic = ((first.totalGasSpent + first.gasRefund + 2300n) * 64n) / 63n;
-    if (optimistic < hi) {
-      if (await ok(optimistic)) hi = optimistic;
-      else lo = optimistic;
-    }
-    while (lo + 1n < hi && (hi - lo) * 1000n > hi * 15n) {
-      const mid = (lo + hi) / 2n;
-      if (await ok(mid)) hi = mid;
-      else lo = mid;
-    }
-    return hi;
+    });
+  }
+
+  private call(request: CallRequest, ref: BlockRef): Promise<string> {
+    return this.runCall(request, ref, async (execute) => {
+      const result = await execute(this.gasFor(request));
+      const error = result.execResult.exceptionError;
+      if (error) throw failure(error.error, result.execResult.returnValue);
+      return bytesToHex(result.execResult.returnValue);
+    });
+  }
+
+  private estimateGas(request: CallRequest, ref: BlockRef): Promise<bigint> {
+    const cap = this.gasFor(request);
+    return this.runCall(request, ref, async (execute) => {
+      const first = await execute(cap);
+      if (first.execResult.exceptionError) {
+        const e = first.execResult.exceptionError.error;
+        if (e === 'revert') throw failure(e, first.execResult.returnValue);
+        throw invalidInput(`gas required exceeds allowance (${cap})`);
+      }
+      // As geth: a plain value transfer that ran no code needs exactly the 21000 it spent.
+      if (request.to && !request.data?.length && first.totalGasSpent === 21_000n) return 21_000n;
+      const ok = async (gas: bigint) => {
+        try {
+          return !(await execute(gas)).execResult.exceptionError;
+        } catch (err) {
+          if (err instanceof ExecutionAborted) throw err;
+          return false; // below intrinsic gas
+        }
+      };
+      // As geth: the used gas plus refunds and the call stipend, with 1/64 held back per call
+      // frame, is almost always enough; otherwise search between it and the cap.
+      let lo = first.totalGasSpent - 1n;
+      let hi = cap;
+      const optimistic = ((first.totalGasSpent + first.gasRefund + 2300n) * 64n) / 63n;
+      if (optimistic < hi) {
+        if (await ok(optimistic)) hi = optimistic;
+        else lo = optimistic;
+      }
+      while (lo + 1n < hi && (hi - lo) * 1000n > hi * 15n) {
+        const mid = (lo + hi) / 2n;
+        if (await ok(mid)) hi = mid;
+        else lo = mid;
+      }
+      return hi;
+    });
   }
 }
 

@@ -19,6 +19,7 @@ const enclave = new Enclave({
   // Without its admission thread the enclave cannot accept transactions: end, so the
   // host fails every request instead of leaving submissions unanswered.
   onFailure: () => process.exit(1),
+  notify: (n) => reply({ type: 'notification', ...n }),
 });
 
 // Messages arrive in batches (see startEnclave); replies leave in batches too.

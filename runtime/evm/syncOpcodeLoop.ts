@@ -1,3 +1,5 @@
+import type { BudgetedEvm } from './ExecutionBudget.ts';
+
 type OpInfo = { code: number; feeBigInt: bigint; dynamicGas: boolean; isAsync: boolean; isInvalid: boolean };
 type OpEntry = { opcodeInfo: OpInfo; opHandler: (runState: RunState, common: unknown) => void };
 type RunState = {
@@ -14,7 +16,7 @@ type RunState = {
 type Analysis = { jumps: Uint8Array; pushes: Record<number, bigint>; opcodesCached: OpEntry[] };
 type Interpreter = {
   _runState: RunState;
-  _evm: { DEBUG: boolean; events: { listenerCount(name: string): number } };
+  _evm: { DEBUG: boolean; events: { listenerCount(name: string): number } } & BudgetedEvm;
   common: { isActivatedEIP(eip: number): boolean };
   profilerOpts?: { enabled?: boolean };
   lookupOpInfo(op: number): OpEntry;
@@ -25,6 +27,9 @@ type Interpreter = {
 type Run = (this: Interpreter, code: Uint8Array, opts?: { pc?: number }) => Promise<{ runState: RunState; exceptionError?: unknown }>;
 
 let installed = false;
+/** Opcodes run by every loop, nested frames included: a call's budget is checked every CHECK_EVERY of them. */
+let steps = 0;
+const CHECK_EVERY = 4096;
 
 /**
  * The ethereumjs interpreter awaits every opcode: `runStep` is an async function, so
@@ -33,7 +38,9 @@ let installed = false;
  * synchronous handler (most of them) inline, exactly as `runStep` does, and awaits
  * `runStep` only for the others (state access, memory expansion, calls). Anything
  * unusual (EOF code, a profiler, a step tracer, debug, EIP-7864 code witnesses) runs
- * the original loop. Otherwise this is the original `run`, line for line.
+ * the original loop. Otherwise this is the original `run`, line for line, plus one
+ * thing: every few thousand opcodes (across nested frames) a read's execution budget
+ * is checked, so a looping eth_call ends at its deadline and yields meanwhile.
  *
  * The Interpreter class is internal to @ethereumjs/evm (not in its exports map), so it
  * is reached through the module files that the EVM itself loads.
@@ -91,6 +98,12 @@ export async function installSyncOpcodeLoop(): Promise<void> {
         opCode = opCodeObj.opcodeInfo.code;
       }
       runState.opCode = opCode;
+      if (++steps === CHECK_EVERY) {
+        steps = 0;
+        // Outside the try: an aborted call is not an EVM exception, it ends the whole call.
+        const budget = this._evm.executionBudget;
+        if (budget !== undefined) await budget.tick();
+      }
       try {
         const opEntry = opCodeObj ?? this.lookupOpInfo(opCode);
         const opInfo = opEntry.opcodeInfo;

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
-import { writeFileOnce } from './atomicFile.ts';
+import { fsyncDir, writeFileOnce } from './atomicFile.ts';
 import { configure, RowWriter, type SealedAppend, type SealedSnapshot } from './LedgerRows.ts';
 import { LedgerCorruptError, LedgerError } from './errors.ts';
 
@@ -18,6 +18,13 @@ const FORMAT_FILE = 'FORMAT';
 const FORMAT_LINE = 'conclave-data 1\n';
 const KEY_FILE = 'sealed-storage.key';
 const DB_FILE = 'conclave.db';
+/** Files of the node's own in a data directory; nothing else there is ever changed or removed. */
+const OWN_FILES = [DB_FILE, `${DB_FILE}-wal`, `${DB_FILE}-shm`, `${DB_FILE}-journal`, KEY_FILE, FORMAT_FILE];
+/** The temp files writeFileOnce leaves if the process dies between writing and linking. */
+const OWN_TEMP_FILE = /^\.(?:FORMAT|sealed-storage\.key)\.[0-9a-f]{12}\.tmp$/;
+/** Owner only: the files hold ciphertext, but sizes, counts and timing are still the node's own. */
+const FILE_MODE = 0o600;
+const DIR_MODE = 0o700;
 
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
@@ -142,7 +149,7 @@ function checkFormat(dir: string, create: boolean, dbExists: boolean): void {
   if (!fs.existsSync(file)) {
     if (!create) throw new LedgerError(`data directory ${dir} has no ${FORMAT_FILE} file; it is not an initialised Conclave data directory`);
     if (dbExists) throw new LedgerError(`data directory ${dir} has ${DB_FILE} but no ${FORMAT_FILE} file; refusing to guess its format. Start with --reset.`);
-    writeFileOnce(file, FORMAT_LINE, 0o644);
+    writeFileOnce(file, FORMAT_LINE, FILE_MODE);
   }
   const found = fs.readFileSync(file, 'utf8');
   if (found !== FORMAT_LINE) {
@@ -150,6 +157,41 @@ function checkFormat(dir: string, create: boolean, dbExists: boolean): void {
   }
 }
 
+
+/**
+ * Makes the data directory owner-only. A looser existing directory is tightened when it
+ * holds nothing but the node's own files (it is the node's); one that holds other files
+ * is refused, since changing the mode of a directory shared with others (a home, /tmp)
+ * could break them.
+ */
+function protectDirectory(dir: string): void {
+  const stat = fs.statSync(dir);
+  if (!stat.isDirectory()) throw new LedgerError(`data directory ${dir} is not a directory`);
+  const mode = stat.mode & 0o777;
+  if (process.platform === 'win32' || (mode & 0o077) === 0) return;
+  const foreign = fs.readdirSync(dir).filter((name) => !OWN_FILES.includes(name) && !OWN_TEMP_FILE.test(name));
+  if (foreign.length > 0) {
+    throw new LedgerError(
+      `data directory ${dir} has permissions 0${mode.toString(8)} and holds files that are not Conclave's (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', ...' : ''}); ` +
+        `use a directory of its own, or make it private: chmod 700 '${dir}'`,
+    );
+  }
+  fs.chmodSync(dir, DIR_MODE);
+}
+
+/** Makes one of the node's own files owner-only, if it exists (older versions wrote them 0644). */
+function protectFile(file: string): void {
+  if (process.platform === 'win32') return;
+  let stat: fs.Stats;
+  try {
+    stat = fs.lstatSync(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  if (!stat.isFile()) throw new LedgerError(`${file} is not a regular file`);
+  if ((stat.mode & 0o077) !== 0) fs.chmodSync(file, FILE_MODE);
+}
 
 type Stmt = Database.Statement<unknown[], unknown>;
 
@@ -217,12 +259,17 @@ export class Ledger {
     if (opts.platformSecret.length !== 32) throw new LedgerError('platform secret must be 32 bytes');
     if (!fs.existsSync(dir)) {
       if (!opts.create) throw new LedgerError(`data directory ${dir} does not exist`);
-      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      fs.mkdirSync(dir, { recursive: true, mode: DIR_MODE });
     }
+    protectDirectory(dir);
     const dbPath = path.join(dir, DB_FILE);
     const dbExists = fs.existsSync(dbPath);
     checkFormat(dir, opts.create, dbExists);
     const storageKey = loadStorageKey(dir, hkdf(opts.platformSecret, 'conclave/seal/v1'), opts.create, dbExists);
+    // SQLite creates the database with the process's umask (0644 typically) and gives
+    // -wal and -shm the database's mode: create it owner-only first.
+    for (const name of OWN_FILES) protectFile(path.join(dir, name));
+    fs.closeSync(fs.openSync(dbPath, 'a', FILE_MODE));
     const db = new Database(dbPath);
     try {
       configure(db);
@@ -231,6 +278,24 @@ export class Ledger {
       db.close();
       throw err;
     }
+  }
+
+  /**
+   * Removes the node's own files from `dir` (database and its -wal/-shm/-journal,
+   * sealed key, FORMAT, and temp files the ledger writes), and nothing else: not the
+   * directory, not other files in it, never recursively.
+   */
+  static remove(dir: string): void {
+    if (!fs.existsSync(dir)) return;
+    const temps = fs.readdirSync(dir).filter((name) => OWN_TEMP_FILE.test(name));
+    for (const name of [...OWN_FILES, ...temps]) {
+      try {
+        fs.unlinkSync(path.join(dir, name)); // a symlink goes, never what it points to
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+    }
+    fsyncDir(dir);
   }
 
   /** Newest block number in the ledger, or -1 when empty. */

@@ -10,7 +10,8 @@ import { randomBytes } from 'node:crypto';
  * Why not just open with 'wx': that makes creation exclusive, but a concurrent reader
  * can still observe the empty file before the bytes land. Writing a private temp
  * file, fsyncing it, then hard-linking it into place gives both exclusivity (link
- * fails with EEXIST) and all-or-nothing contents.
+ * fails with EEXIST) and all-or-nothing contents; an fsync of the directory then
+ * makes the new name itself durable.
  */
 export function writeFileOnce(file: string, data: Uint8Array | string, mode: number): boolean {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
@@ -22,13 +23,29 @@ export function writeFileOnce(file: string, data: Uint8Array | string, mode: num
   } finally {
     fs.closeSync(fd);
   }
+  let linked = false;
   try {
     fs.linkSync(tmp, file);
-    return true;
+    linked = true;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw err;
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   } finally {
     fs.rmSync(tmp, { force: true });
+  }
+  // The new name is durable only once its directory is: without this, a crash can lose
+  // a key file whose data reached the disk, and the data sealed under it with it.
+  if (linked) fsyncDir(path.dirname(file));
+  return linked;
+}
+
+/** Flushes a directory's entries (names created, linked or removed) to disk. */
+export function fsyncDir(dir: string): void {
+  // Windows cannot open a directory for fsync; NTFS journals its metadata.
+  if (process.platform === 'win32') return;
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
   }
 }

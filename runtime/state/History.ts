@@ -18,6 +18,8 @@ export class History {
   private readonly sizes: number[] = [];
   private keys = 0;
   private head = -1;
+  /** Views in use by reads that may outlive a block (calls), by block number. */
+  private readonly pins = new Map<number, number>();
 
   constructor(
     private readonly current: StateReader,
@@ -38,14 +40,17 @@ export class History {
     this.priors.push(changes);
     this.sizes.push(size);
     this.keys += size;
+    this.head = number;
+    // A pinned view keeps the undo sets it needs; reads are bounded in time, so is this.
+    const pinned = this.pins.size ? Math.min(...this.pins.keys()) : Infinity;
     while (
-      this.priors.length > this.depth ||
-      (this.keys > this.limits.maxKeys && this.priors.length > this.limits.minDepth)
+      (this.priors.length > this.depth ||
+        (this.keys > this.limits.maxKeys && this.priors.length > this.limits.minDepth)) &&
+      this.head - this.priors.length + 1 <= pinned
     ) {
       this.priors.shift();
       this.keys -= this.sizes.shift()!;
     }
-    this.head = number;
   }
 
   /** Whether the state at `number` can be read from memory. */
@@ -53,18 +58,48 @@ export class History {
     return number <= this.head && number >= this.head - this.priors.length;
   }
 
-  /** A reader for the state at the end of block `number` (requires covers(number)). */
+  /**
+   * Keeps the state at `number` readable until `release` (for reads that yield while
+   * blocks are built, such as calls); requires covers(number).
+   */
+  pin(number: number): { state: StateReader; release(): void } {
+    this.pins.set(number, (this.pins.get(number) ?? 0) + 1);
+    let released = false;
+    return {
+      state: this.at(number),
+      release: () => {
+        if (released) return;
+        released = true;
+        const n = this.pins.get(number)! - 1;
+        if (n === 0) this.pins.delete(number);
+        else this.pins.set(number, n);
+      },
+    };
+  }
+
+  /**
+   * A reader for the state at the end of block `number` (requires covers(number)). It
+   * stays the state of that block while later blocks are built: each access applies
+   * the undo sets of every block recorded since, and of the block being built.
+   */
   at(number: number): StateReader {
-    const later = this.priors.slice(number - this.head + this.priors.length);
-    later.push(this.building());
+    // The undo sets to apply, newest last: every block recorded after `number`, then the
+    // block being built. Looked up at each access, since blocks go on being recorded.
+    const later = (): Prior[] => {
+      const start = number - this.head + this.priors.length;
+      if (start < 0) throw new Error(`state of block ${number} is no longer held in memory`);
+      const list = this.priors.slice(start);
+      list.push(this.building());
+      return list;
+    };
     const current = this.current;
     return {
       account(address: string): AccountRecord | undefined {
-        for (const p of later) if (p.priorAccounts.has(address)) return p.priorAccounts.get(address);
+        for (const p of later()) if (p.priorAccounts.has(address)) return p.priorAccounts.get(address);
         return current.account(address);
       },
       storage(address: string, slot: string): Uint8Array | undefined {
-        for (const p of later) {
+        for (const p of later()) {
           const slots = p.priorStorage.get(address);
           if (slots?.has(slot)) return slots.get(slot);
         }
@@ -73,7 +108,7 @@ export class History {
       code: (hash) => current.code(hash),
       *slots(address: string): Iterable<[string, Uint8Array]> {
         const seen = new Set<string>();
-        for (const p of later) {
+        for (const p of later()) {
           for (const [slot, value] of p.priorStorage.get(address) ?? []) {
             if (seen.has(slot)) continue;
             seen.add(slot);

@@ -23,6 +23,23 @@ export function tempHome(prefix = 'conclave-test-'): { dir: string; dataDir: str
   };
 }
 
+/**
+ * Runs `start` with the simulated platform's secret at `file`: the enclave locates it
+ * from CONCLAVE_PLATFORM_SECRET_FILE, and a worker thread copies the environment when it
+ * starts, so `start` must start its enclave before its first await (startNode and
+ * startEnclave do). The variable is restored afterwards.
+ */
+export function withPlatformSecretFile<T>(file: string, start: () => T): T {
+  const saved = process.env.CONCLAVE_PLATFORM_SECRET_FILE;
+  process.env.CONCLAVE_PLATFORM_SECRET_FILE = file;
+  try {
+    return start();
+  } finally {
+    if (saved === undefined) delete process.env.CONCLAVE_PLATFORM_SECRET_FILE;
+    else process.env.CONCLAVE_PLATFORM_SECRET_FILE = saved;
+  }
+}
+
 export interface TestNode extends RunningNode {
   dataDir: string;
   /** Closes the node and removes its files. */
@@ -32,16 +49,17 @@ export interface TestNode extends RunningNode {
 /** Starts a node in this process on 127.0.0.1, port 0, with its own temp data dir. */
 export async function startTestNode(opts: Partial<NodeOptions> = {}): Promise<TestNode> {
   const home = tempHome();
-  const node = await startNode({
-    host: '127.0.0.1',
-    port: 0,
-    dataDir: home.dataDir,
-    chainId: 31337n,
-    blockTime: 0,
-    reset: false,
-    platformSecretFile: home.secretFile,
-    ...opts,
-  });
+  const node = await withPlatformSecretFile(home.secretFile, () =>
+    startNode({
+      host: '127.0.0.1',
+      port: 0,
+      dataDir: home.dataDir,
+      chainId: 31337n,
+      blockTime: 0,
+      reset: false,
+      ...opts,
+    }),
+  );
   return {
     ...node,
     dataDir: opts.dataDir ?? home.dataDir,

@@ -14,11 +14,12 @@ import {
   ResourceUnavailableError,
   RpcError,
   TransactionRejectedError,
+  UnauthorizedError,
   toJsonRpcError,
 } from '../../node/rpc/errors.ts';
 import type { Logger } from '../../node/rpc/types.ts';
 
-// The catalogue from JSON-RPC 2.0 and EIP-1474 (code 3 from geth's revert errors).
+// The catalogue from JSON-RPC 2.0 and EIP-1474 (code 3 from geth's revert errors, 4100 from EIP-1193).
 const CODES: [new (...args: any[]) => RpcError, number, unknown[]][] = [
   [ParseError, -32700, []],
   [InvalidRequestError, -32600, []],
@@ -32,6 +33,7 @@ const CODES: [new (...args: any[]) => RpcError, number, unknown[]][] = [
   [MethodNotSupportedError, -32004, ['eth_mining']],
   [LimitExceededError, -32005, []],
   [ExecutionRevertedError, 3, ['0x']],
+  [UnauthorizedError, 4100, []],
 ];
 
 test('every error class has its fixed code', () => {

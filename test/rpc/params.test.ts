@@ -11,6 +11,9 @@ import {
   parseHash,
   parseLogFilter,
   parseQuantity,
+  parseStorageSlot,
+  parseUint64,
+  refuseOverrides,
   toData,
   toQuantity,
 } from '../../node/rpc/params.ts';
@@ -54,14 +57,53 @@ test('parseData', () => {
   for (const bad of ['0x1', '00', '0xgg', '', 1]) rejects(() => parseData(bad, 'data'), /^invalid data: /);
 });
 
-test('parseQuantity is lenient about leading zeros only', () => {
+test('parseQuantity follows the spec pattern: no leading zeros, no empty 0x, at most 256 bits', () => {
   assert.equal(parseQuantity('0x0', 'q'), 0n);
   assert.equal(parseQuantity('0x1A', 'q'), 26n);
-  assert.equal(parseQuantity('0x001a', 'q'), 26n);
   assert.equal(parseQuantity('0x' + 'f'.repeat(64), 'q'), 2n ** 256n - 1n);
-  for (const bad of ['0x', '1a', '0x' + '1'.repeat(65), 26, '0x-1', '0x1g']) {
-    rejects(() => parseQuantity(bad, 'gas'), /^invalid gas: hex quantity/);
+  const cases: [unknown, string][] = [
+    ['0x01', 'hex number with leading zero digits'],
+    ['0x00', 'hex number with leading zero digits'],
+    ['0x001a', 'hex number with leading zero digits'],
+    ['0x', 'hex string "0x" has no digits'],
+    ['1a', 'hex string without 0x prefix'],
+    ['0x' + '1'.repeat(65), 'hex number > 256 bits'],
+    [26, 'hex quantity with 0x prefix expected'],
+    ['0x-1', 'invalid hex string'],
+    ['0x1g', 'invalid hex string'],
+  ];
+  for (const [bad, why] of cases) {
+    assert.throws(() => parseQuantity(bad, 'gas'), (e: unknown) => e instanceof InvalidParamsError && e.message === `invalid gas: ${why}`, String(bad));
   }
+});
+
+test('parseUint64 and block numbers: at most 64 bits', () => {
+  assert.equal(parseUint64('0x' + 'f'.repeat(16), 'n'), 2n ** 64n - 1n);
+  rejects(() => parseUint64('0x1' + '0'.repeat(16), 'index'), /^invalid index: hex number > 64 bits$/);
+  rejects(() => parseBlockTag('0x1' + '0'.repeat(16), 'argument 0 (block)'), /^invalid argument 0 \(block\): hex number > 64 bits$/);
+  rejects(() => parseBlockTag('0x01', 'argument 0 (block)'), /^invalid argument 0 \(block\): hex number with leading zero digits$/);
+  rejects(() => parseBlockTag({ blockNumber: '0x00' }, 'block'), /^invalid block\.blockNumber: hex number with leading zero digits$/);
+  rejects(() => parseCallRequest({ gas: '0x1' + '0'.repeat(16) }, 'tx'), /^invalid tx\.gas: hex number > 64 bits$/);
+  rejects(() => parseCallRequest({ nonce: '0x01' }, 'tx'), /^invalid tx\.nonce: hex number with leading zero digits$/);
+});
+
+test('parseStorageSlot takes bytesMax32: leading zeros and 0x allowed', () => {
+  assert.equal(parseStorageSlot('0x', 's'), 0n);
+  assert.equal(parseStorageSlot('0x01', 's'), 1n);
+  assert.equal(parseStorageSlot('0x' + '0'.repeat(63) + '2', 's'), 2n);
+  rejects(() => parseStorageSlot('0x' + '0'.repeat(65), 'slot'), /^invalid slot: hex string of at most 32 bytes expected$/);
+  rejects(() => parseStorageSlot(1, 'slot'), /^invalid slot: /);
+});
+
+test('refuseOverrides: absent, null or {} pass; anything else is -32602 naming the argument', () => {
+  refuseOverrides([{}], 1, 'state overrides');
+  refuseOverrides([{}, 'latest', null], 2, 'state overrides');
+  refuseOverrides([{}, 'latest', {}], 2, 'state overrides');
+  rejects(
+    () => refuseOverrides([{}, 'latest', { [ADDR]: { balance: '0x1' } }], 2, 'state overrides'),
+    /^invalid argument 2 \(state overrides\): state overrides are not supported yet$/,
+  );
+  rejects(() => refuseOverrides([{}, 'latest', {}, 'x'], 3, 'block overrides'), /^invalid argument 3 \(block overrides\): object expected$/);
 });
 
 test('parseBlockTag: numbers, tags and EIP-1898 objects', () => {
@@ -138,6 +180,11 @@ test('parseLogFilter', () => {
   rejects(() => parseLogFilter({ topics: [[HASH, '0x12']] }, 'filter'), /^invalid filter\.topics\[0\]\[1\]: /);
   rejects(() => parseLogFilter({ address: ['0x12'] }, 'filter'), /^invalid filter\.address\[0\]: /);
   rejects(() => parseLogFilter({ fromBlock: { blockNumber: '0x1' } }, 'filter'), /^invalid filter\.fromBlock: /);
+  rejects(
+    () => parseLogFilter({ fromBlock: '0x5', toBlock: '0x2' }, 'argument 0 (filter)'),
+    /^invalid argument 0 \(filter\): invalid block range params: fromBlock 0x5 is after toBlock 0x2$/,
+  );
+  assert.deepEqual(parseLogFilter({ fromBlock: '0x2', toBlock: '0x2' }, 'f'), { fromBlock: 2n, toBlock: 2n, addresses: [], topics: [] });
 });
 
 test('toQuantity and toData', () => {

@@ -1,9 +1,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { WebSocket } from 'ws';
-import { ExecutionRevertedError, InvalidParamsError } from '../../node/rpc/errors.ts';
+import { request as httpRequest } from 'node:http';
+import { connect as netConnect, type Socket } from 'node:net';
+import { WebSocket, type RawData } from 'ws';
+import { ExecutionRevertedError, InvalidParamsError, LimitExceededError } from '../../node/rpc/errors.ts';
 import { param, parseAddress } from '../../node/rpc/params.ts';
-import { startRpcServer, type RpcServer } from '../../node/rpc/server.ts';
+import { refuseMessage, startRpcServer, type RpcServer } from '../../node/rpc/server.ts';
 import type { Logger, MethodTable, RpcContext } from '../../node/rpc/types.ts';
 
 interface Services {
@@ -285,4 +287,315 @@ test('close() terminates WebSocket clients and fires onClose', async () => {
   await local.close();
   await wsClosed;
   await until(() => closed.length === before + 1, 'onClose on shutdown');
+});
+
+// ---- host limits and browser policy ----
+
+/** A POST through node:http, which (unlike fetch) lets a test set Host and Origin. */
+function rawPost(
+  url: string,
+  body: string,
+  headers: Record<string, string | number> = {},
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; json: any }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', ...headers } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, json: text === '' ? undefined : JSON.parse(text) }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** Opens a WebSocket with extra upgrade headers; resolves with the socket or the HTTP refusal. */
+function tryWs(url: string, headers: Record<string, string> = {}): Promise<{ ws?: WebSocket; status?: number; body?: any }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { headers });
+    ws.once('open', () => resolve({ ws }));
+    ws.once('unexpected-response', (_req, res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode, body: text === '' ? undefined : JSON.parse(text) }));
+    });
+    ws.once('error', (err) => reject(err));
+  });
+}
+
+/** Sends one request on an open WebSocket and waits for the answer with its id. */
+function wsCall(ws: WebSocket, body: unknown): Promise<any> {
+  return new Promise((resolve) => {
+    const id = (body as { id: unknown }).id;
+    const onMessage = (data: RawData) => {
+      const m = JSON.parse(data.toString());
+      if (m.id !== id) return;
+      ws.off('message', onMessage);
+      resolve(m);
+    };
+    ws.on('message', onMessage);
+    ws.send(JSON.stringify(body));
+  });
+}
+
+const signing: MethodTable<Services> = {
+  ...methods,
+  sign: { status: 'supported', usesNodeKeys: true, handler: () => '0xsigned' },
+};
+const SIGN = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'sign', params: [] });
+const ECHO = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'echo', params: ['read'] });
+const KEYS_REFUSED = {
+  code: 4100,
+  message: 'sign signs with a key held by the node and is refused to web pages of other origins; pages may still read (trust an origin with --cors-origins)',
+};
+
+test('Host allowlist: foreign Host headers get 403 "invalid host specified" over HTTP and WebSocket', async () => {
+  const bad = await rawPost(server.url, ECHO, { host: 'rebind.attacker.example' });
+  assert.equal(bad.status, 403);
+  assert.deepEqual(bad.json, { jsonrpc: '2.0', id: null, error: { code: -32600, message: 'invalid host specified' } });
+  assert.equal((await rawPost(server.url, ECHO, { host: `rebind.attacker.example:${server.port}` })).status, 403);
+  for (const host of [`localhost:${server.port}`, 'LOCALHOST', `127.0.0.1:${server.port}`, `[::1]:${server.port}`]) {
+    const ok = await rawPost(server.url, ECHO, { host });
+    assert.equal(ok.status, 200, host);
+    assert.deepEqual(ok.json.result, ['read'], host);
+  }
+  const ws = await tryWs(server.wsUrl, { host: 'rebind.attacker.example' });
+  assert.equal(ws.status, 403);
+  assert.deepEqual(ws.body.error, { code: -32600, message: 'invalid host specified' });
+  assert.equal((await call('echo', ['still serving'])).json.result[0], 'still serving');
+});
+
+test('Host allowlist: --allowed-hosts adds names, * serves any', async () => {
+  const named = await startRpcServer({ host: '127.0.0.1', port: 0, methods, services: { greeting: 'x' }, log, allowedHosts: ['node.internal'] });
+  const any = await startRpcServer({ host: '127.0.0.1', port: 0, methods, services: { greeting: 'x' }, log, allowedHosts: ['*'] });
+  try {
+    assert.equal((await rawPost(named.url, ECHO, { host: 'node.internal:8545' })).status, 200);
+    assert.equal((await rawPost(named.url, ECHO, { host: 'localhost' })).status, 200);
+    assert.equal((await rawPost(named.url, ECHO, { host: 'other.internal' })).status, 403);
+    assert.equal((await rawPost(any.url, ECHO, { host: 'rebind.attacker.example' })).status, 200);
+  } finally {
+    await named.close();
+    await any.close();
+  }
+});
+
+test('untrusted origins may read but not use node keys (HTTP): refused in the dispatcher', async () => {
+  const local = await startRpcServer({ host: '127.0.0.1', port: 0, methods: signing, services: { greeting: 'x' }, log, allowedHosts: ['*'] });
+  try {
+    const evil = { origin: 'https://evil.example' };
+    assert.deepEqual((await rawPost(local.url, ECHO, evil)).json.result, ['read']);
+    assert.deepEqual((await rawPost(local.url, SIGN, evil)).json.error, KEYS_REFUSED);
+    // A batch is judged per item.
+    const batch = await rawPost(local.url, `[${ECHO},${SIGN}]`, evil);
+    assert.deepEqual(batch.json[0].result, ['read']);
+    assert.deepEqual(batch.json[1].error, KEYS_REFUSED);
+    for (const origin of ['null', 'not a url', 'https://localhost.evil.example']) {
+      assert.equal((await rawPost(local.url, SIGN, { origin })).json.error?.code, 4100, origin);
+    }
+    // Trusted: no Origin (curl, ethers in Node), a page served from a name on the host allowlist.
+    assert.equal((await rawPost(local.url, SIGN)).json.result, '0xsigned');
+    for (const origin of ['http://localhost:3000', 'http://127.0.0.1:5173', 'http://[::1]:8080']) {
+      assert.equal((await rawPost(local.url, SIGN, { origin })).json.result, '0xsigned', origin);
+    }
+    // `*` in allowed hosts serves any Host but trusts no origin by it.
+    assert.equal((await rawPost(local.url, SIGN, { origin: 'https://anything.example' })).json.error?.code, 4100);
+  } finally {
+    await local.close();
+  }
+});
+
+test('untrusted origins may read but not use node keys (WebSocket): the upgrade Origin holds for the connection', async () => {
+  const local = await startRpcServer({ host: '127.0.0.1', port: 0, methods: signing, services: { greeting: 'x' }, log });
+  try {
+    const evil = await tryWs(local.wsUrl, { origin: 'https://evil.example' });
+    assert.ok(evil.ws, 'CORS * lets any page connect');
+    assert.deepEqual((await wsCall(evil.ws, { jsonrpc: '2.0', id: 1, method: 'echo', params: ['read'] })).result, ['read']);
+    assert.deepEqual((await wsCall(evil.ws, { jsonrpc: '2.0', id: 2, method: 'sign' })).error, KEYS_REFUSED);
+    evil.ws.close();
+    const dapp = await tryWs(local.wsUrl, { origin: 'http://localhost:3000' });
+    assert.equal((await wsCall(dapp.ws!, { jsonrpc: '2.0', id: 1, method: 'sign' })).result, '0xsigned');
+    dapp.ws!.close();
+    const cli = await tryWs(local.wsUrl);
+    assert.equal((await wsCall(cli.ws!, { jsonrpc: '2.0', id: 1, method: 'sign' })).result, '0xsigned');
+    cli.ws!.close();
+  } finally {
+    await local.close();
+  }
+});
+
+test('--cors-origins: listed origins read and use keys; others get no CORS header and no WebSocket', async () => {
+  const app = 'https://app.example';
+  const local = await startRpcServer({ host: '127.0.0.1', port: 0, methods: signing, services: { greeting: 'x' }, log, corsOrigins: [app] });
+  try {
+    const listed = await rawPost(local.url, SIGN, { origin: app });
+    assert.equal(listed.headers['access-control-allow-origin'], app);
+    assert.equal(listed.headers.vary, 'origin');
+    assert.equal(listed.json.result, '0xsigned');
+    const other = await rawPost(local.url, ECHO, { origin: 'https://evil.example' });
+    assert.equal(other.headers['access-control-allow-origin'], undefined);
+    assert.equal((await rawPost(local.url, SIGN, { origin: 'https://evil.example' })).json.error.code, 4100);
+    assert.equal((await rawPost(local.url, ECHO, { origin: 'http://localhost:3000' })).headers['access-control-allow-origin'], 'http://localhost:3000');
+
+    const refused = await tryWs(local.wsUrl, { origin: 'https://evil.example' });
+    assert.equal(refused.status, 403);
+    assert.deepEqual(refused.body.error, { code: -32600, message: 'origin not allowed' });
+    const ok = await tryWs(local.wsUrl, { origin: app });
+    assert.equal((await wsCall(ok.ws!, { jsonrpc: '2.0', id: 1, method: 'sign' })).result, '0xsigned');
+    ok.ws!.close();
+  } finally {
+    await local.close();
+  }
+});
+
+test('WebSocket connection limit: further upgrades get 503, the node keeps serving', async () => {
+  const local = await startRpcServer({ host: '127.0.0.1', port: 0, methods, services: { greeting: 'x' }, log, maxWsConnections: 2 });
+  try {
+    const a = await tryWs(local.wsUrl);
+    const b = await tryWs(local.wsUrl);
+    const c = await tryWs(local.wsUrl);
+    assert.equal(c.status, 503);
+    assert.deepEqual(c.body, { jsonrpc: '2.0', id: null, error: { code: -32005, message: 'too many WebSocket connections: at most 2' } });
+    assert.deepEqual((await wsCall(a.ws!, { jsonrpc: '2.0', id: 1, method: 'echo', params: [1] })).result, [1]);
+    assert.equal((await rawPost(local.url, ECHO)).status, 200, 'HTTP is not counted');
+    const closedB = new Promise((r) => b.ws!.once('close', r));
+    b.ws!.close();
+    await closedB;
+    let d: Awaited<ReturnType<typeof tryWs>> = {};
+    for (let i = 0; i < 50 && !d.ws; i++) {
+      d = await tryWs(local.wsUrl);
+      if (!d.ws) await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.ok(d.ws, 'a slot frees when a connection closes');
+    a.ws!.close();
+    d.ws!.close();
+  } finally {
+    await local.close();
+  }
+});
+
+test('in-flight requests per WebSocket: over the limit -32005 with the id, the connection keeps serving', async () => {
+  const local = await startRpcServer({ host: '127.0.0.1', port: 0, methods, services: { greeting: 'x' }, log, maxWsInFlight: 2 });
+  try {
+    const { ws } = await tryWs(local.wsUrl);
+    const slow1 = wsCall(ws!, { jsonrpc: '2.0', id: 1, method: 'slow', params: [150] });
+    const slow2 = wsCall(ws!, { jsonrpc: '2.0', id: 2, method: 'slow', params: [150] });
+    const over = await wsCall(ws!, { jsonrpc: '2.0', id: 3, method: 'echo' });
+    assert.deepEqual(over, { jsonrpc: '2.0', id: 3, error: { code: -32005, message: 'too many requests in flight on this connection: at most 2' } });
+    // A batch counts as one message; each of its requests gets the error, notifications nothing.
+    const overBatch = new Promise<any>((r) => ws!.once('message', (d) => r(JSON.parse(d.toString()))));
+    ws!.send(JSON.stringify([{ jsonrpc: '2.0', id: 4, method: 'echo' }, { jsonrpc: '2.0', method: 'echo' }]));
+    assert.deepEqual(await overBatch, [{ jsonrpc: '2.0', id: 4, error: over.error }]);
+    assert.equal((await slow1).result, 150);
+    assert.equal((await slow2).result, 150);
+    assert.deepEqual((await wsCall(ws!, { jsonrpc: '2.0', id: 5, method: 'echo', params: ['again'] })).result, ['again']);
+    ws!.close();
+  } finally {
+    await local.close();
+  }
+});
+
+test('HTTP connection limit: requests on further connections get 503, the node keeps serving', async () => {
+  const local = await startRpcServer({ host: '127.0.0.1', port: 0, methods, services: { greeting: 'x' }, log, maxHttpConnections: 2 });
+  const held: Socket[] = [];
+  try {
+    for (let i = 0; i < 2; i++) {
+      const s = netConnect(local.port, '127.0.0.1');
+      await new Promise((r) => s.once('connect', r));
+      held.push(s);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+    const refused = await rawPost(local.url, ECHO);
+    assert.equal(refused.status, 503);
+    assert.deepEqual(refused.json.error, { code: -32005, message: 'too many HTTP connections: at most 2' });
+    for (const s of held.splice(0)) s.destroy();
+    let status = 0;
+    for (let i = 0; i < 50 && status !== 200; i++) {
+      status = (await rawPost(local.url, ECHO)).status;
+      if (status !== 200) await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.equal(status, 200);
+  } finally {
+    for (const s of held) s.destroy();
+    await local.close();
+  }
+});
+
+test('request timeout: a request that never completes gets 408 with a JSON-RPC error', async () => {
+  const local = await startRpcServer({ host: '127.0.0.1', port: 0, methods, services: { greeting: 'x' }, log, requestTimeoutMs: 300 });
+  try {
+    const s = netConnect(local.port, '127.0.0.1');
+    let answer = '';
+    s.on('data', (d) => (answer += d));
+    const ended = new Promise((r) => s.once('close', r));
+    s.write('POST / HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"jsonrpc"');
+    await ended;
+    assert.match(answer, /^HTTP\/1\.1 408 /);
+    const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4));
+    assert.deepEqual(body.error, { code: -32005, message: 'request timeout: a request must arrive whole within 300 ms' });
+    assert.equal((await rawPost(local.url, ECHO)).status, 200);
+  } finally {
+    await local.close();
+  }
+});
+
+test('oversized headers get 431; Expect: 100-continue with an oversized body gets 413 before the body is sent', async () => {
+  const big = await new Promise<string>((resolve) => {
+    const s = netConnect(server.port, '127.0.0.1');
+    let answer = '';
+    s.on('data', (d) => (answer += d));
+    s.on('close', () => resolve(answer));
+    s.write(`POST / HTTP/1.1\r\nhost: localhost\r\nx-pad: ${'a'.repeat(20_000)}\r\n\r\n`);
+  });
+  assert.match(big, /^HTTP\/1\.1 431 /);
+  assert.match(big, /request headers too large: at most 16384 bytes/);
+
+  const early = await new Promise<string>((resolve) => {
+    const s = netConnect(server.port, '127.0.0.1');
+    let answer = '';
+    s.on('data', (d) => (answer += d));
+    s.on('close', () => resolve(answer));
+    s.write('POST / HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: 100000\r\nexpect: 100-continue\r\n\r\n');
+  });
+  assert.match(early, /^HTTP\/1\.1 413 /);
+  assert.doesNotMatch(early, /100 Continue/);
+  assert.match(early, /request body too large: at most 4096 bytes/);
+
+  // A small body with Expect gets its 100 Continue and an answer.
+  const small = await rawPost(server.url, ECHO, { expect: '100-continue' });
+  assert.deepEqual(small.json.result, ['read']);
+});
+
+test('refuseMessage answers each request of a refused message with its id', () => {
+  const err = new LimitExceededError('busy');
+  assert.equal(refuseMessage('{"id":7,"method":"x"}', err), '{"jsonrpc":"2.0","id":7,"error":{"code":-32005,"message":"busy"}}');
+  assert.equal(refuseMessage('{"method":"x"}', err), undefined, 'notification');
+  assert.equal(
+    refuseMessage('[{"id":"a","method":"x"},{"method":"y"},5]', err),
+    '[{"jsonrpc":"2.0","id":"a","error":{"code":-32005,"message":"busy"}},{"jsonrpc":"2.0","id":null,"error":{"code":-32005,"message":"busy"}}]',
+  );
+  assert.equal(JSON.parse(refuseMessage('{', err)!).error.code, -32700);
+});
+
+test('after a 413 the node drains a bounded amount, then closes the connection', async () => {
+  const s = netConnect(server.port, '127.0.0.1');
+  await new Promise((r) => s.once('connect', r));
+  let answer = '';
+  s.on('data', (d) => (answer += d));
+  s.on('error', () => {});
+  const closed = new Promise((r) => s.once('close', r));
+  s.write('POST / HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: 1000000000\r\n\r\n');
+  const chunk = Buffer.alloc(1024 * 1024, 0x20);
+  let written = 0;
+  let open = true;
+  void closed.then(() => (open = false));
+  while (open && written < 200 * chunk.length) {
+    if (!s.write(chunk)) await Promise.race([new Promise((r) => s.once('drain', r)), closed]);
+    written += chunk.length;
+  }
+  await closed;
+  assert.match(answer, /^HTTP\/1\.1 413 /);
+  assert.match(answer, /request body too large: at most 4096 bytes/);
+  // 64 MB drained, plus what sat in socket buffers when the node closed.
+  assert.ok(written < 100 * chunk.length, `the node read ${written} bytes before closing`);
+  assert.equal((await call('echo', ['ok'])).json.result[0], 'ok');
 });

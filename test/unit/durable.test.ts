@@ -5,7 +5,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { DEFAULT_ENCLAVE_LIMITS } from '../../runtime/boundary/limits.ts';
 import { Wallet } from 'ethers';
-import type { HostToEnclave, OrderResult } from '../../runtime/boundary/messages.ts';
+import type { Admitted, HostToEnclave, OrderResult } from '../../runtime/boundary/messages.ts';
 import { Enclave } from '../../runtime/enclave/Enclave.ts';
 import { DEV_MNEMONIC } from '../../node/startNode.ts';
 import { DEV_KEY_0 } from '../helpers/node.ts';
@@ -14,6 +14,8 @@ type Msg = HostToEnclave extends infer M ? (M extends { id: number } ? Omit<M, '
 
 test('a block is executed before it is durable, and nobody sees it until then', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'conclave-durable-'));
+  // The simulated platform of an in-process enclave: it reads the variable during init.
+  process.env.CONCLAVE_PLATFORM_SECRET_FILE = path.join(dir, 'secret');
   const enclave = new Enclave();
   const ask = (m: Msg) => enclave.handle({ ...m, id: 1 } as HostToEnclave);
   const read = (query: unknown) => ask({ type: 'read', caller: new Uint8Array(0), query } as Msg);
@@ -24,7 +26,6 @@ test('a block is executed before it is durable, and nobody sees it until then', 
         dataDir: path.join(dir, 'data'),
         chainId: 31337n,
         reset: false,
-        platformSecretFile: path.join(dir, 'secret'),
         devMnemonic: DEV_MNEMONIC,
         devAccounts: 2,
         devBalance: 10n ** 21n,
@@ -43,7 +44,8 @@ test('a block is executed before it is durable, and nobody sees it until then', 
       maxFeePerGas: 10n ** 10n,
       maxPriorityFeePerGas: 1n,
     });
-    const { hash, envelope } = (await ask({ type: 'submit', raw: Buffer.from(raw.slice(2), 'hex') })) as { hash: string; envelope: Uint8Array };
+    const { hash, envelopes } = (await ask({ type: 'submit', raw: Buffer.from(raw.slice(2), 'hex') })) as Admitted;
+    const [envelope] = envelopes;
     const result = (await ask({
       type: 'order',
       entries: [
@@ -65,6 +67,7 @@ test('a block is executed before it is durable, and nobody sees it until then', 
     await assert.rejects(ask({ type: 'durable', number: 5n }), /has not been executed/);
   } finally {
     await ask({ type: 'shutdown' });
+    delete process.env.CONCLAVE_PLATFORM_SECRET_FILE;
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -1,6 +1,5 @@
-import { InvalidInputError } from '../errors.ts';
 import { param, parseQuantityString } from '../params.ts';
-import { type Services } from '../services.ts';
+import { filter, type Services } from '../services.ts';
 import type { MethodEntry } from '../types.ts';
 
 /**
@@ -10,8 +9,6 @@ import type { MethodEntry } from '../types.ts';
 export const eth_getFilterChanges: MethodEntry<Services> = {
   status: 'supported',
   handler(params, ctx) {
-    const changes = ctx.services.filters.take(param(params, 0, 'filterId', parseQuantityString));
-    if (!changes) throw new InvalidInputError('filter not found');
-    return changes;
+    return filter(ctx, { kind: 'changes', filterId: param(params, 0, 'filterId', parseQuantityString) });
   },
 };

@@ -1,4 +1,4 @@
-import { param, parseAddress, parseBlockTag, parseQuantity } from '../params.ts';
+import { param, parseAddress, parseBlockTag, parseStorageSlot } from '../params.ts';
 import { type Services, read } from '../services.ts';
 import type { MethodEntry } from '../types.ts';
 
@@ -10,7 +10,7 @@ export const eth_getStorageAt: MethodEntry<Services> = {
   status: 'supported',
   handler(params, ctx) {
     const address = param(params, 0, 'address', parseAddress);
-    const slot = param(params, 1, 'slot', parseQuantity);
+    const slot = param(params, 1, 'slot', parseStorageSlot);
     const block = param(params, 2, 'block', parseBlockTag, true) ?? 'latest';
     return read<string>(ctx, { kind: 'storage', address, slot, block });
   },

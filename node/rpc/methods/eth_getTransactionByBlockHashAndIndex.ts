@@ -1,4 +1,4 @@
-import { param, parseHash, parseQuantity } from '../params.ts';
+import { param, parseHash, parseUint64 } from '../params.ts';
 import { type Services, read } from '../services.ts';
 import type { MethodEntry } from '../types.ts';
 
@@ -10,7 +10,7 @@ export const eth_getTransactionByBlockHashAndIndex: MethodEntry<Services> = {
   status: 'supported',
   handler(params, ctx) {
     const hash = param(params, 0, 'hash', parseHash);
-    const index = param(params, 1, 'index', parseQuantity);
+    const index = param(params, 1, 'index', parseUint64);
     return read(ctx, { kind: 'transactionByBlockAndIndex', block: { hash }, index: Number(index) });
   },
 };

@@ -1,4 +1,4 @@
-import { param, parseBlockTag, parseQuantity } from '../params.ts';
+import { param, parseBlockTag, parseUint64 } from '../params.ts';
 import { type Services, read } from '../services.ts';
 import type { MethodEntry } from '../types.ts';
 
@@ -10,7 +10,7 @@ export const eth_getTransactionByBlockNumberAndIndex: MethodEntry<Services> = {
   status: 'supported',
   handler(params, ctx) {
     const block = param(params, 0, 'block', parseBlockTag);
-    const index = param(params, 1, 'index', parseQuantity);
+    const index = param(params, 1, 'index', parseUint64);
     return read(ctx, { kind: 'transactionByBlockAndIndex', block, index: Number(index) });
   },
 };

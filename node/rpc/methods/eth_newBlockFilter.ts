@@ -1,13 +1,13 @@
-import { type Services } from '../services.ts';
+import { filter, type Services } from '../services.ts';
 import type { MethodEntry } from '../types.ts';
 
 /**
- * eth_newBlockFilter: Creates a polling filter for new block hashes.
+ * eth_newBlockFilter: Creates a polling filter for new block hashes, kept in the enclave.
  * @see https://ethereum.github.io/execution-apis/api-documentation/
  */
 export const eth_newBlockFilter: MethodEntry<Services> = {
   status: 'supported',
   handler(_params, ctx) {
-    return ctx.services.filters.add('blocks');
+    return filter(ctx, { kind: 'newBlocks' });
   },
 };

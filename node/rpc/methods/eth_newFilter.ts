@@ -1,14 +1,14 @@
 import { param, parseLogFilter } from '../params.ts';
-import { type Services } from '../services.ts';
+import { filter, type Services } from '../services.ts';
 import type { MethodEntry } from '../types.ts';
 
 /**
- * eth_newFilter: Creates a polling log filter.
+ * eth_newFilter: Creates a polling log filter, kept in the enclave; it gathers matching logs of blocks as they become durable.
  * @see https://ethereum.github.io/execution-apis/api-documentation/
  */
 export const eth_newFilter: MethodEntry<Services> = {
   status: 'supported',
   handler(params, ctx) {
-    return ctx.services.filters.add('logs', param(params, 0, 'filter', parseLogFilter));
+    return filter(ctx, { kind: 'newLogs', filter: param(params, 0, 'filter', parseLogFilter) });
   },
 };

@@ -14,8 +14,6 @@ export const eth_sendRawTransaction: MethodEntry<Services> = {
     // The enclave refuses empty bytes as a malformed message; say what is wrong instead.
     if (raw.length === 0) throw new InvalidParamsError('invalid argument 0 (transaction): empty transaction bytes');
     const hash = await submitRaw(ctx, raw);
-    ctx.services.subscriptions.pending(hash);
-    ctx.services.filters.pending(hash);
     return hash;
   },
 };

@@ -8,12 +8,12 @@ import type { MethodEntry } from '../types.ts';
  */
 export const eth_sendTransaction: MethodEntry<Services> = {
   status: 'supported',
+  usesNodeKeys: true,
   async handler(params, ctx) {
     const request = param(params, 0, 'transaction', parseCallRequest);
-    const { hash, envelope } = await ctx.services.enclave.request({ type: 'sendTransaction', caller: ANONYMOUS, request });
-    await ctx.services.order(envelope);
-    ctx.services.subscriptions.pending(hash);
-    ctx.services.filters.pending(hash);
+    const admitted = await ctx.services.enclave.request({ type: 'sendTransaction', caller: ANONYMOUS, request });
+    await ctx.services.order(admitted);
+    const { hash } = admitted;
     return hash;
   },
 };

@@ -1,21 +1,22 @@
 import { InvalidParamsError, MethodNotSupportedError } from '../errors.ts';
 import { param, paramAt, parseLogFilter } from '../params.ts';
-import { type Services } from '../services.ts';
+import { subscribe, type Services } from '../services.ts';
 import type { MethodEntry } from '../types.ts';
 
 /**
- * eth_subscribe: WebSocket subscriptions: newHeads, logs (with a filter), newPendingTransactions.
+ * eth_subscribe: WebSocket subscriptions, kept in the enclave: newHeads, logs (with a filter), newPendingTransactions.
  * @see https://ethereum.github.io/execution-apis/api-documentation/
  */
 export const eth_subscribe: MethodEntry<Services> = {
   status: 'supported',
   handler(params, ctx) {
-    if (!ctx.connection) throw new MethodNotSupportedError('eth_subscribe over HTTP (use a WebSocket connection)');
+    const connection = ctx.connection;
+    if (!connection) throw new MethodNotSupportedError('eth_subscribe over HTTP (use a WebSocket connection)');
     const kind = paramAt(params, 0, 'subscriptionName');
-    if (kind === 'newHeads' || kind === 'newPendingTransactions') return ctx.services.subscriptions.add(ctx.connection, { kind });
+    if (kind === 'newHeads' || kind === 'newPendingTransactions') return subscribe({ ...ctx, connection }, { kind });
     if (kind === 'logs') {
       const filter = params[1] === undefined ? { addresses: [], topics: [] } : param(params, 1, 'filter', parseLogFilter);
-      return ctx.services.subscriptions.add(ctx.connection, { kind, filter });
+      return subscribe({ ...ctx, connection }, { kind, filter });
     }
     throw new InvalidParamsError(`invalid argument 0 (subscriptionName): unsupported subscription ${JSON.stringify(kind)}`);
   },

@@ -1,16 +1,17 @@
 import { MethodNotSupportedError } from '../errors.ts';
 import { param, parseQuantityString } from '../params.ts';
-import { type Services } from '../services.ts';
+import { ANONYMOUS, type Services } from '../services.ts';
 import type { MethodEntry } from '../types.ts';
 
 /**
- * eth_unsubscribe: Cancels a WebSocket subscription.
+ * eth_unsubscribe: Cancels a subscription of this WebSocket connection; false if it has none by that id.
  * @see https://ethereum.github.io/execution-apis/api-documentation/
  */
 export const eth_unsubscribe: MethodEntry<Services> = {
   status: 'supported',
   handler(params, ctx) {
     if (!ctx.connection) throw new MethodNotSupportedError('eth_unsubscribe over HTTP (use a WebSocket connection)');
-    return ctx.services.subscriptions.remove(ctx.connection, param(params, 0, 'subscriptionId', parseQuantityString));
+    const subscriptionId = param(params, 0, 'subscriptionId', parseQuantityString);
+    return ctx.services.enclave.request({ type: 'unsubscribe', caller: ANONYMOUS, connection: ctx.connection.id, subscriptionId });
   },
 };

@@ -97,6 +97,6 @@ export const methods: MethodTable<Services> = {
   eth_getProof: { status: 'unsupported', description: 'state proofs are not offered yet' },
   eth_getUncleByBlockHashAndIndex: { status: 'unsupported', description: 'no uncles after the merge' },
   eth_getUncleByBlockNumberAndIndex: { status: 'unsupported', description: 'no uncles after the merge' },
-  eth_signTransaction: { status: 'unsupported', description: 'not offered; use eth_sendTransaction' },
+  eth_signTransaction: { status: 'unsupported', usesNodeKeys: true, description: 'not offered; use eth_sendTransaction' },
   eth_simulateV1: { status: 'unsupported', description: 'not offered yet' },
 };

@@ -1,0 +1,110 @@
+import type { Block } from '@ethereumjs/block';
+import type { Common } from '@ethereumjs/common';
+import type { TypedTransaction } from '@ethereumjs/tx';
+import { createVM, runTx, type RunTxResult, type VM } from '@ethereumjs/vm';
+import type { BudgetedEvm, ExecutionBudget } from '../evm/ExecutionBudget.ts';
+import { JournaledStateManager } from '../state/JournaledStateManager.ts';
+import { Overlay } from '../state/Overlay.ts';
+import type { StateReader } from '../state/types.ts';
+import { EnclaveFailure } from './EnclaveFailure.ts';
+
+/** A call's own EVM for the time it runs: executions write to an overlay of their own. */
+export interface CallLease {
+  /** Runs a transaction against `state`, discarding every write. */
+  simulate(tx: TypedTransaction, state: StateReader, block: Block): Promise<RunTxResult>;
+}
+
+/**
+ * Runs eth_call and eth_estimateGas, at most `concurrent` at once, each on an EVM of
+ * its own (its own journal, warm sets and state overlay), so no call sees another's
+ * writes. VMs are reused, since creating one costs more than a typical call; a VM whose
+ * call ended abnormally (timeout, internal error) may hold a half-unwound journal and
+ * is dropped. Calls beyond `concurrent` wait in line, up to `queued`; one more is
+ * refused. A call's budget runs from its arrival, so waiting counts against it.
+ */
+export class CallSlots {
+  private readonly idle: VM[] = [];
+  private running = 0;
+  private readonly line: (() => void)[] = [];
+
+  constructor(
+    private readonly common: Common,
+    private readonly blockchain: unknown,
+    private readonly concurrent: number,
+    private readonly queued: number,
+  ) {}
+
+  /** Runs `fn` with a lease on an EVM, within `budget`. */
+  async run<T>(budget: ExecutionBudget, fn: (lease: CallLease) => Promise<T>): Promise<T> {
+    // A waiting call is handed the slot of the call that ends before it.
+    if (this.running < this.concurrent) this.running++;
+    else await this.wait(budget);
+    let vm: VM | undefined;
+    let clean = true;
+    try {
+      vm = this.idle.pop() ?? (await createVM({ common: this.common, stateManager: new JournaledStateManager(new Overlay(EMPTY)), blockchain: this.blockchain as never }));
+      const evm = vm.evm as unknown as BudgetedEvm;
+      evm.executionBudget = budget;
+      const state = vm.stateManager as JournaledStateManager;
+      const result = await fn({
+        simulate: (tx, view, block) => {
+          budget.check();
+          state.store = new Overlay(view);
+          return runTx(vm!, {
+            tx,
+            block,
+            skipNonce: true,
+            skipBalance: true,
+            skipBlockGasLimitValidation: true,
+            skipHardForkValidation: true,
+          }).catch((err: unknown) => {
+            clean = false;
+            throw err;
+          });
+        },
+      });
+      return result;
+    } catch (err) {
+      if (!vm) clean = false;
+      throw err;
+    } finally {
+      if (vm) {
+        (vm.evm as unknown as BudgetedEvm).executionBudget = undefined;
+        (vm.stateManager as JournaledStateManager).store = new Overlay(EMPTY);
+        if (clean) this.idle.push(vm);
+      }
+      const next = this.line.shift();
+      if (next) next();
+      else this.running--;
+    }
+  }
+
+  private wait(budget: ExecutionBudget): Promise<void> {
+    if (this.line.length >= this.queued) {
+      throw new EnclaveFailure(
+        'limitExceeded',
+        `too many calls: ${this.concurrent} running and ${this.queued} waiting (--rpc-max-calls, --rpc-max-queued-calls)`,
+      );
+    }
+    return new Promise((resolve, reject) => {
+      const go = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      // Past its deadline a waiting call gives up its place in line.
+      const timer = setTimeout(() => {
+        const i = this.line.indexOf(go);
+        if (i >= 0) this.line.splice(i, 1);
+        reject(budget.aborted());
+      }, Math.max(0, budget.deadline - performance.now()));
+      this.line.push(go);
+    });
+  }
+}
+
+const EMPTY: StateReader = {
+  account: () => undefined,
+  storage: () => undefined,
+  code: () => undefined,
+  slots: () => [],
+};

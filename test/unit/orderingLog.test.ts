@@ -1,0 +1,85 @@
+/**
+ * Entries of the ordering log are judged one by one: a malformed or unauthenticated
+ * entry is skipped and reported, and the good entries around it execute.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { Wallet } from 'ethers';
+import { DEFAULT_ENCLAVE_LIMITS } from '../../runtime/boundary/limits.ts';
+import type { Admitted, HostToEnclave, OrderResult } from '../../runtime/boundary/messages.ts';
+import { Enclave } from '../../runtime/enclave/Enclave.ts';
+import { DEV_MNEMONIC } from '../../node/startNode.ts';
+import { DEV_KEY_0, DEV_KEY_1 } from '../helpers/node.ts';
+
+type Msg = HostToEnclave extends infer M ? (M extends { id: number } ? Omit<M, 'id'> : never) : never;
+
+test('a bad ordering-log entry between two good ones is skipped and reported; both good ones execute', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'conclave-order-'));
+  process.env.CONCLAVE_PLATFORM_SECRET_FILE = path.join(dir, 'secret');
+  const enclave = new Enclave();
+  const ask = (m: Msg) => enclave.handle({ ...m, id: 1 } as HostToEnclave);
+  const read = (query: unknown) => ask({ type: 'read', caller: new Uint8Array(0), query } as Msg);
+  try {
+    await ask({
+      type: 'init',
+      config: {
+        dataDir: path.join(dir, 'data'),
+        chainId: 31337n,
+        reset: false,
+        devMnemonic: DEV_MNEMONIC,
+        devAccounts: 2,
+        devBalance: 10n ** 21n,
+        blockGasLimit: 30_000_000n,
+        limits: DEFAULT_ENCLAVE_LIMITS,
+      },
+    });
+    const submit = async (key: string) => {
+      const raw = await new Wallet(key).signTransaction({
+        type: 2,
+        chainId: 31337,
+        nonce: 0,
+        to: '0x000000000000000000000000000000000000dEaD',
+        value: 1n,
+        gasLimit: 21_000,
+        maxFeePerGas: 10n ** 10n,
+        maxPriorityFeePerGas: 1n,
+      });
+      return (await ask({ type: 'submit', raw: Buffer.from(raw.slice(2), 'hex') })) as Admitted;
+    };
+    const a = await submit(DEV_KEY_0);
+    const b = await submit(DEV_KEY_1);
+    const forged = Uint8Array.from(a.envelopes[0]!);
+    forged[forged.length - 1]! ^= 1;
+    const result = (await ask({
+      type: 'order',
+      entries: [
+        { kind: 'tx', envelope: a.envelopes[0]! },
+        { kind: 'tx', envelope: forged },
+        { kind: 'nonsense' },
+        { kind: 'cut', timestamp: -5, allowEmpty: false },
+        { kind: 'tx', envelope: b.envelopes[0]! },
+        { kind: 'cut', timestamp: Date.now(), allowEmpty: false },
+      ] as never,
+    })) as OrderResult;
+    assert.deepEqual(
+      result.skipped.map((s) => s.position),
+      [1, 2, 3],
+    );
+    assert.equal(result.skipped[0]!.reason, 'ordering log entry failed authentication');
+    assert.match(result.skipped[1]!.reason, /^malformed entry: /);
+    assert.equal(result.blocks.length, 1);
+    await ask({ type: 'durable', number: 1n });
+    for (const hash of [a.hash, b.hash]) {
+      const receipt = (await read({ kind: 'receipt', hash })) as { status: string; blockNumber: string };
+      assert.equal(receipt.status, '0x1');
+      assert.equal(receipt.blockNumber, '0x1');
+    }
+  } finally {
+    await ask({ type: 'shutdown' });
+    delete process.env.CONCLAVE_PLATFORM_SECRET_FILE;
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
