@@ -31,13 +31,26 @@ interface Receipt {
   blockNumber?: string;
 }
 
-/** Sends one raw transaction; throws BenchError with the node's message if refused. */
+/** How long a full pool may keep refusing one transfer before the run fails. */
+const POOL_FULL_PATIENCE_MS = 120_000;
+
+/**
+ * Sends one raw transaction; throws BenchError with the node's message if refused.
+ * A full pool ("txpool is full", -32005) is back-pressure, not a failure: the send is
+ * retried shortly, as a client would, until the node has room again.
+ */
 async function sendOne(client: RpcClient, phase: Phase, j: number): Promise<void> {
   let res: RpcResponse;
-  try {
-    res = await client.raw(sendBody(phase.raws[j]!, j + 1));
-  } catch (err) {
-    throw new BenchError(`eth_sendRawTransaction of transfer ${j} (sender ${j % phase.senders}) failed: ${(err as Error).message}`);
+  const started = performance.now();
+  for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
+    try {
+      res = await client.raw(sendBody(phase.raws[j]!, j + 1));
+    } catch (err) {
+      throw new BenchError(`eth_sendRawTransaction of transfer ${j} (sender ${j % phase.senders}) failed: ${(err as Error).message}`);
+    }
+    const full = res.error?.code === -32005 && res.error.message.startsWith('txpool is full');
+    if (!full || performance.now() - started > POOL_FULL_PATIENCE_MS) break;
+    await sleep(wait);
   }
   if (res.error) {
     throw new BenchError(

@@ -1,4 +1,5 @@
 import type { Admitted, OrderedEntry } from '../runtime/boundary/messages.ts';
+import { MESSAGE_BOUNDS } from '../runtime/boundary/validate.ts';
 import type { EnclaveHandle } from '../runtime/boundary/startEnclave.ts';
 import type { OrderingLog } from './ordering/OrderingLog.ts';
 
@@ -24,7 +25,14 @@ export class Sequencer {
     private readonly enclave: EnclaveHandle,
     private readonly blockTime: number,
     private readonly onFatal: (err: Error) => void,
+    /** Reports an entry the enclave skipped (malformed or unauthenticated). */
+    private readonly report: (message: string) => void = () => {},
   ) {}
+
+  /** Ordering-log entries the enclave skipped since start. */
+  skipped = 0;
+  /** Entries delivered to the enclave since start (a skipped entry is named by its position). */
+  private delivered = 0;
 
   start(): void {
     this.stop = this.log.subscribe(0, (entries) => this.execute(entries));
@@ -66,13 +74,24 @@ export class Sequencer {
     this.executing = true;
     if (entries.some((e) => e.kind === 'cut')) this.cutPending = false;
     try {
-      const result = await this.enclave.request({ type: 'order', entries });
+      let waiting = 0;
+      // One `order` message holds at most MESSAGE_BOUNDS.orderEntries entries.
+      for (let from = 0; from < entries.length; from += MESSAGE_BOUNDS.orderEntries) {
+        const chunk = entries.slice(from, from + MESSAGE_BOUNDS.orderEntries);
+        const result = await this.enclave.request({ type: 'order', entries: chunk });
+        waiting = result.waiting;
+        for (const { position, reason } of result.skipped) {
+          this.skipped++;
+          this.report(`ordering log entry ${this.delivered + from + position} skipped: ${reason} (${this.skipped} skipped since start)`);
+        }
+        const last = result.blocks.at(-1);
+        // The next batch executes while these blocks are written; a failed write stops the node.
+        if (last) this.enclave.request({ type: 'durable', number: last.number }).catch((err: Error) => this.onFatal(err));
+      }
+      this.delivered += entries.length;
       this.executing = false;
-      const last = result.blocks.at(-1);
-      // The next batch executes while these blocks are written; a failed write stops the node.
-      if (last) this.enclave.request({ type: 'durable', number: last.number }).catch((err: Error) => this.onFatal(err));
       // Transactions that arrived while this batch ran, or did not fit, make the next block.
-      if (this.blockTime === 0 && (this.uncut > 0 || result.waiting > 0)) await this.cut(false);
+      if (this.blockTime === 0 && (this.uncut > 0 || waiting > 0)) await this.cut(false);
     } catch (err) {
       this.executing = false;
       // The enclave could not make a block durable (storage failure): stop rather than

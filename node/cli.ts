@@ -2,6 +2,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import path from 'node:path';
 import { DEFAULT_BLOCK_GAS_LIMIT, DEFAULT_CHAIN_ID, DEV_MNEMONIC, startNode, VERSION } from './startNode.ts';
+import { limitOptions, limitsFrom } from './limitOptions.ts';
 import type { Logger } from './rpc/types.ts';
 import {
   DEFAULT_MAX_BATCH,
@@ -64,7 +65,7 @@ const program = new Command()
   .description('Conclave: a confidential consortium EVM node. The EVM runs in an enclave; state and ledger are encrypted at rest.')
   .version(VERSION);
 
-program
+const start = program
   .command('start')
   .description('start a node (a dev network with funded accounts from the standard test mnemonic)')
   .addOption(new Option('--host <host>', 'interface to listen on').default('127.0.0.1').env('CONCLAVE_HOST'))
@@ -126,8 +127,14 @@ program
       .default(['*'], '*')
       .argParser(list)
       .env('CONCLAVE_CORS_ORIGINS'),
-  )
-  .action(async (o: { host: string; port: number; data: string; chainId: number; blockTime: number; gasLimit: number; reset: boolean | string; platformSecretFile?: string } & RpcCliOptions) => {
+  );
+
+// What callers may spend, enforced in the enclave: one option per budget.
+for (const option of limitOptions()) start.addOption(option);
+
+type StartOptions = { host: string; port: number; data: string; chainId: number; blockTime: number; gasLimit: number; reset: boolean | string; platformSecretFile?: string } & RpcCliOptions;
+
+start.action(async (o: StartOptions) => {
     const reset = o.reset === true || o.reset === 'true' || o.reset === '1';
     // The simulated platform: the enclave reads the secret's location from its environment.
     if (o.platformSecretFile) process.env.CONCLAVE_PLATFORM_SECRET_FILE = path.resolve(o.platformSecretFile);
@@ -142,6 +149,7 @@ program
         blockGasLimit: BigInt(o.gasLimit),
         reset,
         rpc: rpcTransport(o),
+        limits: limitsFrom(o),
         log,
       });
     } catch (err) {

@@ -64,17 +64,17 @@ function shown(key: keyof EnclaveLimits, kind: Kind): string {
 export function limitOptions(): Option[] {
   return LIMIT_OPTIONS.map(({ flag, key, kind, description }) =>
     new Option(`--${flag} <${kind === 'duration' ? 'duration' : 'n'}>`, description)
-      .default(undefined, shown(key, kind))
+      .default(DEFAULT_ENCLAVE_LIMITS[key], shown(key, kind))
       .argParser(parse(kind))
       .env(`CONCLAVE_${flag.toUpperCase().replaceAll('-', '_')}`),
   );
 }
 
-/** The budgets set on the command line (commander's camel-cased option values); the rest keep their defaults. */
-export function limitsFrom(options: Record<string, unknown>): Partial<EnclaveLimits> {
+/** The budgets as the command line set them (commander's camel-cased option values). */
+export function limitsFrom(options: object): Partial<EnclaveLimits> {
   const out: Record<string, unknown> = {};
   for (const { flag, key } of LIMIT_OPTIONS) {
-    const value = options[flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())];
+    const value = (options as Record<string, unknown>)[flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())];
     if (value !== undefined) out[key] = value;
   }
   return out as Partial<EnclaveLimits>;

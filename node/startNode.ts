@@ -79,10 +79,16 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
   }
   const log = opts.log;
   let closing: Promise<void> | undefined;
-  const sequencer = new Sequencer(opts.orderingLog ?? new EmbeddedLog(), enclave, opts.blockTime, (err) => {
-    log?.('error', `block production stopped: ${err.message}`);
-    void close();
-  });
+  const sequencer = new Sequencer(
+    opts.orderingLog ?? new EmbeddedLog(),
+    enclave,
+    opts.blockTime,
+    (err) => {
+      log?.('error', `block production stopped: ${err.message}`);
+      void close();
+    },
+    (message) => log?.('warn', message),
+  );
   const services: Services = {
     enclave,
     chainId: init.chainId,

@@ -50,9 +50,34 @@ export function startEnclave(): EnclaveHandle {
   };
   worker.on('message', onReplies);
   submissions.on('message', onReplies);
-  // Requests made in one turn of the event loop cross in one message.
-  const toMain = batcher<HostToEnclave>((batch) => worker.postMessage(batch));
-  const toAdmission = batcher<HostToEnclave>((batch) => submissions.postMessage(batch));
+  // Requests made in one turn of the event loop cross in one message. The flush runs
+  // outside any request, so a message the structured clone refuses (a client's JSON
+  // nested deeper than the clone's stack) must fail alone here, not throw the process down.
+  const post = (target: { postMessage(batch: HostToEnclave[]): void }) => (batch: HostToEnclave[]) => {
+    try {
+      target.postMessage(batch);
+      return;
+    } catch {
+      // Found below, one by one.
+    }
+    for (const m of batch) {
+      try {
+        target.postMessage([m]);
+      } catch (err) {
+        const w = waiting.get(m.id);
+        waiting.delete(m.id);
+        w?.reject(
+          new EnclaveReplyError(
+            err instanceof RangeError
+              ? { kind: 'invalidParams', message: `malformed message: ${m.type}: nested too deeply to cross the enclave boundary` }
+              : { kind: 'internal', message: `${m.type} message could not cross the enclave boundary` },
+          ),
+        );
+      }
+    }
+  };
+  const toMain = batcher<HostToEnclave>(post(worker));
+  const toAdmission = batcher<HostToEnclave>(post(submissions));
   const failAll = (why: string) => {
     exited = true;
     submissions.close();

@@ -113,7 +113,7 @@ export class TxPool {
    * Admits an inspected transaction of a followed sender; throws geth's messages. Returns
    * the envelopes that became executable, in nonce order (none if it waits for a gap).
    */
-  admit(t: Inspected): { hash: string; envelopes: Uint8Array[] } {
+  admit(t: Inspected): { hash: string; envelopes: Uint8Array[]; executable: string[] } {
     if (this.txs.has(t.hash)) throw invalidInput('already known');
     const account = this.touch(t.sender);
     if (t.nonce < account.nonce) throw invalidInput(`nonce too low: next nonce ${account.nonce}, tx nonce ${t.nonce}`);
@@ -180,9 +180,10 @@ export class TxPool {
       since: this.now(),
     };
     const txs = this.add(entry, executable);
-    if (!executable) return { hash: t.hash, envelopes: [] };
+    if (!executable) return { hash: t.hash, envelopes: [], executable: [] };
     // The gap is filled: the queued ones it makes contiguous go onto the log behind it.
     const envelopes = [t.envelope];
+    const hashes = [t.hash];
     for (let n = t.nonce + 1n; txs.pending.size < poolAccountPending; n++) {
       const q = txs.queued.get(n);
       if (!q) break;
@@ -190,8 +191,9 @@ export class TxPool {
       this.queuedCount--;
       txs.pending.set(n, q);
       envelopes.push(q.envelope);
+      hashes.push(q.hash);
     }
-    return { hash: t.hash, envelopes };
+    return { hash: t.hash, envelopes, executable: hashes };
   }
 
   /** The next nonce of a followed sender, counting its pending transactions (not queued ones). */

@@ -34,7 +34,7 @@ export type AdmissionMessage =
   | { kind: 'lookup'; address: string }
   /** Accounts the pool stopped following (its view is bounded): leave them out of updates. */
   | { kind: 'unfollow'; addresses: string[] }
-  /** A transaction the pool took, for pending-transaction filters and subscriptions; not answered. */
+  /** A transaction that became executable, for pending-transaction filters and subscriptions; not answered. */
   | { kind: 'admitted'; hash: string };
 
 export interface AdmissionData {
@@ -81,9 +81,10 @@ async function admit(raw: Uint8Array): Promise<Admitted> {
   }
   // A loop: the view of a sender just looked up could be trimmed before this resumes.
   while (!pool.follows(inspected.sender)) await follow(inspected.sender);
-  const admitted: Admitted = pool.admit(inspected);
+  const { executable, ...admitted }: Admitted & { executable: string[] } = pool.admit(inspected);
   if (admitted.envelopes.length) admitted.seq = sealed++;
-  toMain({ kind: 'admitted', hash: admitted.hash });
+  // Pending-transaction watchers hear of a transaction once it is executable (as geth's).
+  for (const hash of executable) toMain({ kind: 'admitted', hash });
   return admitted;
 }
 

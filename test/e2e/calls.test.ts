@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ContractFactory, Interface, JsonRpcProvider, parseEther, Wallet } from 'ethers';
 import { loadArtifact } from '../../contracts/artifacts.ts';
-import { DEV_KEY_0, DEV_KEY_1, rpc, startTestNode, type TestNode } from '../helpers/node.ts';
+import { DEV_KEY_0, DEV_KEY_1, rpc, spawnNode, startTestNode, tempHome, type TestNode } from '../helpers/node.ts';
 
 /** Creation code that loops forever: JUMPDEST, PUSH1 0, JUMP. */
 const LOOP = '0x5b600056';
@@ -185,4 +185,24 @@ describe('isolated reads', () => {
       );
     }
   });
+});
+
+test('the CLI takes the enclave budgets from flags and the environment', async () => {
+  const home = tempHome();
+  const proc = await spawnNode(
+    ['--data', home.dataDir, '--platform-secret-file', home.secretFile, '--rpc-call-timeout', '300ms', '--rpc-gas-cap', '1000000000000'],
+    { CONCLAVE_RPC_LOGS_BLOCK_RANGE: '1' },
+  );
+  try {
+    const r = await rpc(proc.url, 'eth_call', [{ data: LOOP, gas: '0xfffffffffffffffe' }, 'latest']);
+    assert.equal(r.error?.message, 'execution aborted (timeout = 300ms)');
+    await transfer(new Wallet(DEV_KEY_0), proc.url, 0);
+    const logs = await rpc(proc.url, 'eth_getLogs', [{ fromBlock: '0x0', toBlock: '0x1' }]);
+    assert.equal(logs.error?.message, 'block range too large: 2 blocks, at most 1 per query');
+  } finally {
+    await proc.kill();
+    home.cleanup();
+  }
+  const bad = spawnNode(['--data', home.dataDir, '--rpc-call-timeout', 'forever']);
+  await assert.rejects(bad, /--rpc-call-timeout.*a duration such as 5s/s);
 });

@@ -12,7 +12,8 @@ import { DEFAULT_ENCLAVE_LIMITS } from '../../runtime/boundary/limits.ts';
 import type { Admitted, HostToEnclave, OrderResult } from '../../runtime/boundary/messages.ts';
 import { Enclave } from '../../runtime/enclave/Enclave.ts';
 import { DEV_MNEMONIC } from '../../node/startNode.ts';
-import { DEV_KEY_0, DEV_KEY_1 } from '../helpers/node.ts';
+import { EmbeddedLog } from '../../node/ordering/EmbeddedLog.ts';
+import { DEV_KEY_0, DEV_KEY_1, rpc, startTestNode } from '../helpers/node.ts';
 
 type Msg = HostToEnclave extends infer M ? (M extends { id: number } ? Omit<M, 'id'> : never) : never;
 
@@ -81,5 +82,41 @@ test('a bad ordering-log entry between two good ones is skipped and reported; bo
     await ask({ type: 'shutdown' });
     delete process.env.CONCLAVE_PLATFORM_SECRET_FILE;
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the host reports a skipped entry with its log position, and the transactions around it are mined', async () => {
+  const log = new EmbeddedLog();
+  const lines: string[] = [];
+  const node = await startTestNode({ orderingLog: log, log: (level, message) => lines.push(`${level} ${message}`) });
+  try {
+    const send = async (key: string) => {
+      const raw = await new Wallet(key).signTransaction({
+        type: 2,
+        chainId: 31337,
+        nonce: 0,
+        to: '0x000000000000000000000000000000000000dEaD',
+        value: 1n,
+        gasLimit: 21_000,
+        maxFeePerGas: 10n ** 10n,
+        maxPriorityFeePerGas: 1n,
+      });
+      return (await rpc(node.url, 'eth_sendRawTransaction', [raw])).result as string;
+    };
+    const a = await send(DEV_KEY_0);
+    // A garbage entry lands on the log (another node's fault, or a tampered log).
+    await log.append({ kind: 'tx', envelope: new Uint8Array(64).fill(7) });
+    const b = await send(DEV_KEY_1);
+    for (const hash of [a, b]) {
+      let receipt;
+      while (!(receipt = (await rpc(node.url, 'eth_getTransactionReceipt', [hash])).result)) await new Promise((r) => setTimeout(r, 5));
+      assert.equal(receipt.status, '0x1');
+    }
+    assert.ok(
+      lines.some((l) => /^warn ordering log entry \d+ skipped: ordering log entry failed authentication \(1 skipped since start\)$/.test(l)),
+      lines.join('\n'),
+    );
+  } finally {
+    await node.stop();
   }
 });

@@ -53,7 +53,11 @@ test('pool: checks against the followed account, and forgets what blocks include
   assert.equal(pool.nextNonce(A), 4n);
   assert.throws(() => pool.admit(tx(4n, { maxFee: 8n })), /baseFee: 9/);
   // Filling the gap takes the queued one along, in nonce order.
-  assert.deepEqual(pool.admit(tx(4n, { maxFee: 9n })), { hash: tx(4n, { maxFee: 9n }).hash, envelopes: [envelopeOf(A, 4n), envelopeOf(A, 5n)] });
+  assert.deepEqual(pool.admit(tx(4n, { maxFee: 9n })), {
+    hash: tx(4n, { maxFee: 9n }).hash,
+    envelopes: [envelopeOf(A, 4n), envelopeOf(A, 5n)],
+    executable: [tx(4n, { maxFee: 9n }).hash, tx(5n).hash],
+  });
   assert.deepEqual(pool.size, { pending: 2, queued: 0 });
   // Execution dropped nonce 5 (e.g. funds spent meanwhile): the pool forgets it.
   pool.update({ accounts: [[A, 5n, 10n ** 6n]], baseFee: 9n, dropped: [tx(5n).hash] });
