@@ -96,6 +96,11 @@ export class RpcClient {
     return calls.map((_, i) => byId.get(base + i) ?? { error: { code: -1, message: 'missing from batch answer' } });
   }
 
+  /** Aborts every request in flight and closes the connections. */
+  async destroy(): Promise<void> {
+    await this.pool.destroy().catch(() => {});
+  }
+
   async close(): Promise<void> {
     await this.pool.close().catch(() => {});
   }

@@ -258,26 +258,6 @@ async function runRpcPeer(name: Exclude<PeerName, 'vm'>, w: Workload, r: PeerRes
       });
     }
 
-    const latLoops = phase('latencyLoops');
-    if (latLoops.count > 0) {
-      r.latencyUnderLoops = await attempt(`latency under ${opts.loopClients} looping eth_calls`, true, async () => {
-        progress.start(`${name}: latency @${opts.loopLatencyRate} tx/s, ${opts.loopClients} looping calls`, latLoops.count, 'tx');
-        const loops = startLoopingCalls(proc.url, opts.loopClients);
-        let res: LatencyResult;
-        try {
-          res = await latency(client, proc.wsUrl, latLoops, opts.loopLatencyRate, stallMs, (n, stage) => progress.update(n, stage));
-        } finally {
-          progress.update(latLoops.count, 'stopping the looping calls');
-        }
-        const calls = await loops.stop();
-        progress.stop();
-        log(
-          `${name}: latency @${opts.loopLatencyRate} tx/s with ${opts.loopClients} clients running looping eth_calls: p50 ${res.p50.toFixed(1)} ms, p99 ${res.p99.toFixed(1)} ms, max ${res.max.toFixed(1)} ms (${calls.answered} looping calls answered: ${JSON.stringify(calls.errors)})`,
-        );
-        return { ...res, loopCallsAnswered: calls.answered, loopErrors: calls.errors };
-      });
-    }
-
     if (opts.callSeconds > 0 && r.setupSeconds !== undefined && !r.errors.some((e) => e.test === 'setup')) {
       r.call = await attempt(`eth_call c=${opts.concurrency}`, false, async () => {
         const holders = r.c1
@@ -357,6 +337,26 @@ async function runRpcPeer(name: Exclude<PeerName, 'vm'>, w: Workload, r: PeerRes
         rs.headAfterSigterm = t.head.toString();
       });
       client = new RpcClient(proc.url, 2);
+    }
+    // Last: a peer that cannot bound a looping call stays busy with it after the test.
+    const latLoops = phase('latencyLoops');
+    if (latLoops.count > 0) {
+      r.latencyUnderLoops = await attempt(`latency under ${opts.loopClients} looping eth_calls`, true, async () => {
+        progress.start(`${name}: latency @${opts.loopLatencyRate} tx/s, ${opts.loopClients} looping calls`, latLoops.count, 'tx');
+        const loops = startLoopingCalls(proc.url, opts.loopClients);
+        let res: LatencyResult;
+        try {
+          res = await latency(client, proc.wsUrl, latLoops, opts.loopLatencyRate, stallMs, (n, stage) => progress.update(n, stage));
+        } finally {
+          progress.update(latLoops.count, 'stopping the looping calls');
+        }
+        const calls = await loops.stop();
+        progress.stop();
+        log(
+          `${name}: latency @${opts.loopLatencyRate} tx/s with ${opts.loopClients} clients running looping eth_calls: p50 ${res.p50.toFixed(1)} ms, p99 ${res.p99.toFixed(1)} ms, max ${res.max.toFixed(1)} ms (${calls.answered} looping calls answered: ${JSON.stringify(calls.errors)})`,
+        );
+        return { ...res, loopCallsAnswered: calls.answered, loopErrors: calls.errors };
+      });
     }
   } finally {
     progress.stop();
@@ -443,13 +443,15 @@ async function main(): Promise<void> {
     { name: 'c1', count: opts.n, recipientBase: 0 },
     { name: 'cN', count: opts.n, recipientBase: opts.n },
     { name: 'latency', count: latencyCount, recipientBase: 2 * opts.n },
-    // Pays the latency test's recipients again: no new accounts.
-    { name: 'latencyLoops', count: opts.loopClients > 0 ? Math.round(opts.loopLatencyRate * opts.latencySeconds) : 0, recipientBase: 2 * opts.n },
   ];
   if (doSustained) {
     const base = 2 * opts.n + latencyCount;
     // The second run pays the same recipients: same accounts, no new state.
     specs.push({ name: 'sustained1', count: opts.sustained, recipientBase: base }, { name: 'sustained2', count: opts.sustained, recipientBase: base });
+  }
+  // Runs last on each peer (nonces follow the phases before it); pays the latency test's recipients again.
+  if (opts.loopClients > 0) {
+    specs.push({ name: 'latencyLoops', count: Math.round(opts.loopLatencyRate * opts.latencySeconds), recipientBase: 2 * opts.n });
   }
   const total = specs.reduce((a, s) => a + s.count, 0);
   let signedBefore = 0;

@@ -129,6 +129,11 @@ export function createDispatcher(methods: MethodTable, opts: { log?: Logger; max
     if (typeof id !== 'string' && typeof id !== 'number' && id !== null) {
       return errorResponse(null, toJsonRpcError(new InvalidRequestError('invalid request: id must be a string, number or null')));
     }
+    // JSON.parse reads 1e400 as Infinity, which would be echoed as null: the client could
+    // not match the answer, so the request is refused as one without a usable id.
+    if (typeof id === 'number' && !Number.isFinite(id)) {
+      return errorResponse(null, toJsonRpcError(new InvalidRequestError('invalid request: id is a number out of range')));
+    }
     // geth rejects a missing "jsonrpc"; several clients omit it, so only a wrong value is refused.
     if (r.jsonrpc !== undefined && r.jsonrpc !== '2.0') {
       return errorResponse(id, toJsonRpcError(new InvalidRequestError('invalid request: jsonrpc must be "2.0"')));

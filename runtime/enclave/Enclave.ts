@@ -262,7 +262,17 @@ export class Enclave {
     if (blocks.length || dropped.length) {
       const changed: string[] = [];
       for (const a of changedAccounts) if (this.followed.has(a)) changed.push(a);
-      admission.update(this.poolUpdate(changed, dropped));
+      const update = this.poolUpdate(changed, dropped);
+      // The pool lets go of the transactions these blocks include only once the blocks
+      // are durable: until then reads do not see the blocks, and a transaction in neither
+      // would read as unknown (eth_getTransactionByHash null) although it was accepted.
+      const last = blocks.at(-1);
+      if (last) {
+        chain.durable(Number(last.number)).then(
+          () => admission.update(update),
+          () => {}, // a block that cannot be made durable stops the node
+        );
+      } else admission.update(update);
     }
     return { blocks, waiting: chain.waiting, skipped };
   }

@@ -18,6 +18,8 @@ export class History {
   private readonly sizes: number[] = [];
   private keys = 0;
   private head = -1;
+  /** Changes whenever a block is recorded (and the block being built starts anew). */
+  private version = 0;
   /** Views in use by reads that may outlive a block (calls), by block number. */
   private readonly pins = new Map<number, number>();
 
@@ -41,6 +43,7 @@ export class History {
     this.sizes.push(size);
     this.keys += size;
     this.head = number;
+    this.version++;
     // A pinned view keeps the undo sets it needs; reads are bounded in time, so is this.
     const pinned = this.pins.size ? Math.min(...this.pins.keys()) : Infinity;
     while (
@@ -85,11 +88,15 @@ export class History {
   at(number: number): StateReader {
     // The undo sets to apply, newest last: every block recorded after `number`, then the
     // block being built. Looked up at each access, since blocks go on being recorded.
+    let list: Prior[] = [];
+    let version = -1;
     const later = (): Prior[] => {
+      if (version === this.version) return list;
       const start = number - this.head + this.priors.length;
       if (start < 0) throw new Error(`state of block ${number} is no longer held in memory`);
-      const list = this.priors.slice(start);
+      list = this.priors.slice(start);
       list.push(this.building());
+      version = this.version;
       return list;
     };
     const current = this.current;

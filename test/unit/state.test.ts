@@ -570,3 +570,34 @@ test('history: a budget of overwritten keys bounds memory whatever the block siz
   assert.equal(history.at(2).storage(A, slot(40)), undefined);
   assert.equal(hex(history.at(4).storage(A, slot(40))), '0x09');
 });
+
+test('history: a view stays the state of its block while later blocks are built, and a pin keeps it covered', () => {
+  const world = new WorldState();
+  const history = new History(world, 2, () => world.inProgress());
+  world.setAccount(A, rec(0n, 100n));
+  history.record(0, world.takeChanges());
+  world.setAccount(A, rec(1n, 90n));
+  history.record(1, world.takeChanges());
+
+  const view = history.at(1);
+  const pinned = history.pin(0);
+  assert.deepEqual(view.account(A), rec(1n, 90n));
+  // Blocks 2..4 are built and recorded while the views are held (a call that yields).
+  for (let n = 2; n <= 4; n++) {
+    world.setAccount(A, rec(BigInt(n), 100n - 10n * BigInt(n)));
+    world.setStorage(A, slot(1), val(n));
+    assert.deepEqual(view.account(A), rec(1n, 90n), `mid-block ${n}`);
+    history.record(n, world.takeChanges());
+    assert.deepEqual(view.account(A), rec(1n, 90n), `after block ${n}`);
+    assert.equal(view.storage(A, slot(1)), undefined);
+    assert.deepEqual(pinned.state.account(A), rec(0n, 100n));
+  }
+  // Depth 2 would have let block 0 go long ago: the pin kept it.
+  assert.ok(history.covers(0));
+  pinned.release();
+  pinned.release(); // a second release changes nothing
+  world.setAccount(A, rec(5n, 50n));
+  history.record(5, world.takeChanges());
+  assert.equal(history.covers(0), false, 'released: trimmed to the depth again');
+  assert.ok(history.covers(3));
+});

@@ -18,6 +18,13 @@ export const eth_subscribe: MethodEntry<Services> = {
       const filter = params[1] === undefined ? { addresses: [], topics: [] } : param(params, 1, 'filter', parseLogFilter);
       return subscribe({ ...ctx, connection }, { kind, filter });
     }
-    throw new InvalidParamsError(`invalid argument 0 (subscriptionName): unsupported subscription ${JSON.stringify(kind)}`);
+    // Named in part: a client's JSON echoed whole could be megabytes, or nested deeper
+    // than the stack JSON.stringify runs on.
+    if (typeof kind !== 'string') {
+      const got = Array.isArray(kind) ? 'an array' : typeof kind === 'object' ? 'an object' : `a ${typeof kind}`;
+      throw new InvalidParamsError(`invalid argument 0 (subscriptionName): string expected, got ${got}`);
+    }
+    const name = JSON.stringify(kind.length > 64 ? `${kind.slice(0, 64)}…` : kind);
+    throw new InvalidParamsError(`invalid argument 0 (subscriptionName): unsupported subscription ${name}`);
   },
 };
