@@ -250,6 +250,8 @@ function arbitraries(addresses: string[]) {
       message: fc.oneof(fc.record({ contents: fc.string({ maxLength: 20 }) }), anyJson),
     }),
     anyJson,
+    // Typed data goes to the enclave as the client wrote it: nesting must not break the way there.
+    deep,
   );
   const percentiles = fc.oneof(fc.array(fc.oneof(fc.double({ min: -10, max: 110, noNaN: true }), fc.nat(100), anyJson), { maxLength: 120 }), anyJson);
   const filterId = fc.oneof(fc.nat().map((i) => new Known('filter', i)), quantity);

@@ -3,55 +3,18 @@
  * entry is skipped and reported, and the good entries around it execute.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { test } from 'node:test';
-import { Wallet } from 'ethers';
-import { DEFAULT_ENCLAVE_LIMITS } from '../../runtime/boundary/limits.ts';
-import type { Admitted, HostToEnclave, OrderResult } from '../../runtime/boundary/messages.ts';
-import { Enclave } from '../../runtime/enclave/Enclave.ts';
-import { DEV_MNEMONIC } from '../../node/startNode.ts';
+import type { OrderResult } from '../../runtime/boundary/messages.ts';
 import { EmbeddedLog } from '../../node/ordering/EmbeddedLog.ts';
+import { signTransfer, startInProcessEnclave } from '../helpers/enclave.ts';
 import { DEV_KEY_0, DEV_KEY_1, rpc, startTestNode } from '../helpers/node.ts';
 
-type Msg = HostToEnclave extends infer M ? (M extends { id: number } ? Omit<M, 'id'> : never) : never;
-
 test('a bad ordering-log entry between two good ones is skipped and reported; both good ones execute', async () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'conclave-order-'));
-  process.env.CONCLAVE_PLATFORM_SECRET_FILE = path.join(dir, 'secret');
-  const enclave = new Enclave();
-  const ask = (m: Msg) => enclave.handle({ ...m, id: 1 } as HostToEnclave);
-  const read = (query: unknown) => ask({ type: 'read', caller: new Uint8Array(0), query } as Msg);
+  const enclave = await startInProcessEnclave();
+  const { ask, read } = enclave;
   try {
-    await ask({
-      type: 'init',
-      config: {
-        dataDir: path.join(dir, 'data'),
-        chainId: 31337n,
-        reset: false,
-        devMnemonic: DEV_MNEMONIC,
-        devAccounts: 2,
-        devBalance: 10n ** 21n,
-        blockGasLimit: 30_000_000n,
-        limits: DEFAULT_ENCLAVE_LIMITS,
-      },
-    });
-    const submit = async (key: string) => {
-      const raw = await new Wallet(key).signTransaction({
-        type: 2,
-        chainId: 31337,
-        nonce: 0,
-        to: '0x000000000000000000000000000000000000dEaD',
-        value: 1n,
-        gasLimit: 21_000,
-        maxFeePerGas: 10n ** 10n,
-        maxPriorityFeePerGas: 1n,
-      });
-      return (await ask({ type: 'submit', raw: Buffer.from(raw.slice(2), 'hex') })) as Admitted;
-    };
-    const a = await submit(DEV_KEY_0);
-    const b = await submit(DEV_KEY_1);
+    const a = await enclave.submitTransfer(DEV_KEY_0);
+    const b = await enclave.submitTransfer(DEV_KEY_1);
     const forged = Uint8Array.from(a.envelopes[0]!);
     forged[forged.length - 1]! ^= 1;
     const result = (await ask({
@@ -79,9 +42,7 @@ test('a bad ordering-log entry between two good ones is skipped and reported; bo
       assert.equal(receipt.blockNumber, '0x1');
     }
   } finally {
-    await ask({ type: 'shutdown' });
-    delete process.env.CONCLAVE_PLATFORM_SECRET_FILE;
-    rmSync(dir, { recursive: true, force: true });
+    await enclave.stop();
   }
 });
 
@@ -90,19 +51,7 @@ test('the host reports a skipped entry with its log position, and the transactio
   const lines: string[] = [];
   const node = await startTestNode({ orderingLog: log, log: (level, message) => lines.push(`${level} ${message}`) });
   try {
-    const send = async (key: string) => {
-      const raw = await new Wallet(key).signTransaction({
-        type: 2,
-        chainId: 31337,
-        nonce: 0,
-        to: '0x000000000000000000000000000000000000dEaD',
-        value: 1n,
-        gasLimit: 21_000,
-        maxFeePerGas: 10n ** 10n,
-        maxPriorityFeePerGas: 1n,
-      });
-      return (await rpc(node.url, 'eth_sendRawTransaction', [raw])).result as string;
-    };
+    const send = async (key: string) => (await rpc(node.url, 'eth_sendRawTransaction', [await signTransfer(key)])).result as string;
     const a = await send(DEV_KEY_0);
     // A garbage entry lands on the log (another node's fault, or a tampered log).
     await log.append({ kind: 'tx', envelope: new Uint8Array(64).fill(7) });

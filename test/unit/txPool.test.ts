@@ -1,15 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { test } from 'node:test';
-import { Wallet } from 'ethers';
-import { DEV_MNEMONIC } from '../../node/startNode.ts';
 import { DEFAULT_ENCLAVE_LIMITS } from '../../runtime/boundary/limits.ts';
-import type { Admitted, HostToEnclave, OrderResult } from '../../runtime/boundary/messages.ts';
-import { Enclave } from '../../runtime/enclave/Enclave.ts';
+import type { OrderResult } from '../../runtime/boundary/messages.ts';
 import type { Inspected } from '../../runtime/enclave/inspect.ts';
 import { TxPool, type PoolLimits } from '../../runtime/enclave/TxPool.ts';
+import { startInProcessEnclave } from '../helpers/enclave.ts';
 import { DEV_ADDRESS_0, DEV_KEY_0 } from '../helpers/node.ts';
 
 const A = '0x00000000000000000000000000000000000000aa';
@@ -227,37 +222,16 @@ test('pool: the followed accounts are bounded (least recently used go), senders 
   assert.throws(() => pool.nextNonce(addr(1)), /does not follow/);
 });
 
-type Msg = HostToEnclave extends infer M ? (M extends { id: number } ? Omit<M, 'id'> : never) : never;
-
 test('execution: within a block, passes fill gaps in log order; a transaction still gapped when they end is dropped and the pool hears of it', async () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'conclave-pool-'));
-  // The simulated platform of an in-process enclave: it reads the variable during init.
-  process.env.CONCLAVE_PLATFORM_SECRET_FILE = path.join(dir, 'secret');
-  const enclave = new Enclave();
-  const ask = (m: Msg) => enclave.handle({ ...m, id: 1 } as HostToEnclave);
-  const read = (query: unknown) => ask({ type: 'read', caller: new Uint8Array(0), query } as Msg);
-  const wallet = new Wallet(DEV_KEY_0);
+  const enclave = await startInProcessEnclave();
+  const { ask, read } = enclave;
   const submit = async (nonce: number) => {
-    const raw = await wallet.signTransaction({ type: 2, chainId: 31337, nonce, to: DEV_ADDRESS_0, gasLimit: 21_000, maxFeePerGas: 10n ** 10n, maxPriorityFeePerGas: 1n });
-    const { envelopes } = (await ask({ type: 'submit', raw: Buffer.from(raw.slice(2), 'hex') })) as Admitted;
+    const { envelopes } = await enclave.submitTransfer(DEV_KEY_0, nonce);
     assert.equal(envelopes.length, 1);
     return envelopes[0]!;
   };
   const cut = { kind: 'cut', timestamp: Date.now(), allowEmpty: false } as const;
   try {
-    await ask({
-      type: 'init',
-      config: {
-        dataDir: path.join(dir, 'data'),
-        chainId: 31337n,
-        reset: false,
-        devMnemonic: DEV_MNEMONIC,
-        devAccounts: 1,
-        devBalance: 10n ** 21n,
-        blockGasLimit: 30_000_000n,
-        limits: DEFAULT_ENCLAVE_LIMITS,
-      },
-    });
     const [e0, e1] = [await submit(0), await submit(1)];
     // Out of nonce order in one block: the second pass takes nonce 1.
     let result = (await ask({ type: 'order', entries: [{ kind: 'tx', envelope: e1 }, { kind: 'tx', envelope: e0 }, cut] })) as OrderResult;
@@ -281,8 +255,6 @@ test('execution: within a block, passes fill gaps in log order; a transaction st
       await new Promise((r) => setTimeout(r, 10));
     }
   } finally {
-    await ask({ type: 'shutdown' });
-    delete process.env.CONCLAVE_PLATFORM_SECRET_FILE;
-    rmSync(dir, { recursive: true, force: true });
+    await enclave.stop();
   }
 });
