@@ -7,11 +7,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
 import path from 'node:path';
 import { WebSocket } from 'ws';
 import { methods } from '../../node/rpc/methods/index.ts';
 import { DEV_ADDRESS_0, ROOT, spawnNode, startTestNode, tempHome, type TestNode } from '../helpers/node.ts';
+import { openWs, rawPost, type RawResponse } from '../helpers/wire.ts';
 
 const DEV_ADDRESS_1 = '0x70997970c51812dc3a010c7d01b50e0d17dc79c8';
 const EVIL = 'https://evil.example';
@@ -40,31 +40,8 @@ after(() => node.stop());
 let nextId = 1;
 
 /** One JSON-RPC call through node:http with explicit headers. */
-function post(url: string, method: string, params: unknown[], headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, unknown>; json: any }> {
-  const body = JSON.stringify({ jsonrpc: '2.0', id: nextId++, method, params });
-  return new Promise((resolve, reject) => {
-    const r = httpRequest(url, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', ...headers } }, (res) => {
-      let text = '';
-      res.on('data', (d) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, json: JSON.parse(text) }));
-    });
-    r.on('error', reject);
-    r.end(body);
-  });
-}
-
-/** A WebSocket with extra upgrade headers: the open socket, or the HTTP refusal. */
-function connect(url: string, headers: Record<string, string> = {}): Promise<{ ws?: WebSocket; status?: number; body?: any }> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { headers });
-    ws.once('open', () => resolve({ ws }));
-    ws.once('unexpected-response', (_req, res) => {
-      let text = '';
-      res.on('data', (d: Buffer) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode, body: JSON.parse(text) }));
-    });
-    ws.once('error', reject);
-  });
+function post(url: string, method: string, params: unknown[], headers: Record<string, string> = {}): Promise<RawResponse> {
+  return rawPost(url, JSON.stringify({ jsonrpc: '2.0', id: nextId++, method, params }), headers);
 }
 
 function wsCall(ws: WebSocket, method: string, params: unknown[]): Promise<any> {
@@ -114,7 +91,7 @@ test('a DNS-rebinding request (foreign Host) is refused with 403 over HTTP and W
   const send = await post(node.url, 'eth_sendTransaction', [TRANSFER], { host: `rebind.attacker.example:${node.port}` });
   assert.equal(send.status, 403);
 
-  const ws = await connect(node.wsUrl, { host: 'rebind.attacker.example' });
+  const ws = await openWs(node.wsUrl, { host: 'rebind.attacker.example' });
   assert.equal(ws.status, 403);
   assert.equal(ws.body.error.message, 'invalid host specified');
 
@@ -138,7 +115,7 @@ test('a page of another origin can read over HTTP but not use node keys', async 
 });
 
 test('a WebSocket opened by a page of another origin can read but not use node keys', async () => {
-  const { ws } = await connect(node.wsUrl, { origin: EVIL });
+  const { ws } = await openWs(node.wsUrl, { origin: EVIL });
   assert.ok(ws);
   assert.match((await wsCall(ws, 'eth_blockNumber', [])).result, /^0x/);
   assert.match((await wsCall(ws, 'eth_getBalance', [DEV_ADDRESS_0, 'latest'])).result, /^0x/);
@@ -151,7 +128,7 @@ test('no Origin (scripts, CLIs) and local pages may use node keys', async () => 
   assert.match(plain.json.result, /^0x[0-9a-f]{64}$/);
   const dapp = await post(node.url, 'personal_sign', ['0x1234', DEV_ADDRESS_0], { origin: 'http://localhost:3000' });
   assert.match(dapp.json.result, /^0x[0-9a-f]{130}$/);
-  const { ws } = await connect(node.wsUrl, { origin: 'http://127.0.0.1:5173' });
+  const { ws } = await openWs(node.wsUrl, { origin: 'http://127.0.0.1:5173' });
   assert.match((await wsCall(ws!, 'eth_sign', [DEV_ADDRESS_0, '0x1234'])).result, /^0x[0-9a-f]{130}$/);
   ws!.close();
 });
@@ -164,7 +141,7 @@ test('startNode rpc options: --cors-origins trusts a listed origin, --allowed-ho
     assert.match(app.json.result, /^0x[0-9a-f]{130}$/);
     const evil = await post(custom.url, 'eth_blockNumber', [], { origin: EVIL });
     assert.equal(evil.headers['access-control-allow-origin'], undefined, 'no CORS for unlisted origins');
-    assert.equal((await connect(custom.wsUrl, { origin: EVIL })).status, 403);
+    assert.equal((await openWs(custom.wsUrl, { origin: EVIL })).status, 403);
     assert.equal((await post(custom.url, 'eth_blockNumber', [], { host: 'node.internal:8545' })).status, 200);
   } finally {
     await custom.stop();

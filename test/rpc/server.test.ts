@@ -7,6 +7,7 @@ import { ExecutionRevertedError, InvalidParamsError, LimitExceededError } from '
 import { param, parseAddress } from '../../node/rpc/params.ts';
 import { refuseMessage, startRpcServer, type RpcServer } from '../../node/rpc/server.ts';
 import type { Logger, MethodTable, RpcContext } from '../../node/rpc/types.ts';
+import { openWs as tryWs, rawPost } from '../helpers/wire.ts';
 
 interface Services {
   greeting: string;
@@ -290,38 +291,6 @@ test('close() terminates WebSocket clients and fires onClose', async () => {
 });
 
 // ---- host limits and browser policy ----
-
-/** A POST through node:http, which (unlike fetch) lets a test set Host and Origin. */
-function rawPost(
-  url: string,
-  body: string,
-  headers: Record<string, string | number> = {},
-): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; json: any }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', ...headers } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, json: text === '' ? undefined : JSON.parse(text) }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-/** Opens a WebSocket with extra upgrade headers; resolves with the socket or the HTTP refusal. */
-function tryWs(url: string, headers: Record<string, string> = {}): Promise<{ ws?: WebSocket; status?: number; body?: any }> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { headers });
-    ws.once('open', () => resolve({ ws }));
-    ws.once('unexpected-response', (_req, res) => {
-      let text = '';
-      res.on('data', (d: Buffer) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode, body: text === '' ? undefined : JSON.parse(text) }));
-    });
-    ws.once('error', (err) => reject(err));
-  });
-}
 
 /** Sends one request on an open WebSocket and waits for the answer with its id. */
 function wsCall(ws: WebSocket, body: unknown): Promise<any> {
