@@ -21,6 +21,7 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import WebSocket from 'ws';
 import { loadArtifact } from '../../contracts/artifacts.ts';
 import { DEV_ADDRESS_0, DEV_KEY_0, rpc, startTestNode, type TestNode } from '../helpers/node.ts';
+import { collector } from '../helpers/collector.ts';
 
 const tokenArt = loadArtifact('ConclaveToken');
 const tokenAbi = tokenArt.abi as unknown as Abi;
@@ -30,25 +31,6 @@ const LIMITS = { maxFilters: 6, maxFiltersPerConnection: 2, maxSubscriptionsPerC
 const randomAddress = (): Address => privateKeyToAccount(generatePrivateKey()).address;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Resolves when `pred` holds for a pushed value; rejects after `ms`. */
-function collector<T>(pred: (v: T) => boolean, ms = 15_000): { push: (v: T) => void; seen: T[]; done: Promise<T> } {
-  const seen: T[] = [];
-  let resolve!: (v: T) => void;
-  let reject!: (e: Error) => void;
-  const done = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)));
-  const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms; saw ${seen.length} values`)), ms);
-  return {
-    seen,
-    done,
-    push(v) {
-      seen.push(v);
-      if (pred(v)) {
-        clearTimeout(timer);
-        resolve(v);
-      }
-    },
-  };
-}
 
 /** A raw JSON-RPC WebSocket client that keeps the notifications it receives. */
 class WsClient {

@@ -28,6 +28,7 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { loadArtifact } from '../../contracts/artifacts.ts';
 import { DEFAULT_BLOCK_GAS_LIMIT } from '../../node/startNode.ts';
 import { DEV_ADDRESS_0, DEV_KEY_0, startTestNode, type TestNode } from '../helpers/node.ts';
+import { collector } from '../helpers/collector.ts';
 
 const tokenArt = loadArtifact('ConclaveToken');
 const registryArt = loadArtifact('Registry');
@@ -37,25 +38,6 @@ const SUPPLY = parseEther('1000000');
 const MIN_DEPOSIT = parseEther('1');
 const account = privateKeyToAccount(DEV_KEY_0);
 
-/** Resolves when `pred` holds for a value pushed to the returned callback, or rejects after `ms`. */
-function collector<T>(pred: (v: T) => boolean, ms = 15_000): { push: (v: T) => void; seen: T[]; done: Promise<T> } {
-  const seen: T[] = [];
-  let resolve!: (v: T) => void;
-  let reject!: (e: Error) => void;
-  const done = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)));
-  const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms; saw ${seen.length} values`)), ms);
-  return {
-    seen,
-    done,
-    push(v) {
-      seen.push(v);
-      if (pred(v)) {
-        clearTimeout(timer);
-        resolve(v);
-      }
-    },
-  };
-}
 
 const randomAddress = (): Address => privateKeyToAccount(generatePrivateKey()).address;
 

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { Web3, WebSocketProvider, type ContractAbi, type EventLog } from 'web3';
 import { loadArtifact } from '../../contracts/artifacts.ts';
 import { DEV_ADDRESS_0, DEV_KEY_1, startTestNode, type TestNode } from '../helpers/node.ts';
+import { collector } from '../helpers/collector.ts';
 
 const tokenArt = loadArtifact('ConclaveToken');
 const registryArt = loadArtifact('Registry');
@@ -14,22 +15,6 @@ const MIN_DEPOSIT = 10n ** 18n;
 const DEV_ADDRESS_1 = '0x70997970c51812dc3a010c7d01b50e0d17dc79c8';
 const ZERO = '0x0000000000000000000000000000000000000000';
 
-/** Resolves with the first value pushed that passes `pred`, or rejects after `ms`. */
-function collector<T>(pred: (v: T) => boolean, ms = 15_000): { push: (v: T) => void; done: Promise<T> } {
-  let resolve!: (v: T) => void;
-  let reject!: (e: Error) => void;
-  const done = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)));
-  const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-  return {
-    done,
-    push(v) {
-      if (pred(v)) {
-        clearTimeout(timer);
-        resolve(v);
-      }
-    },
-  };
-}
 
 describe('web3.js v4', () => {
   let node: TestNode;
