@@ -7,7 +7,9 @@ import type { Logger } from './rpc/types.ts';
 import {
   DEFAULT_MAX_BATCH,
   DEFAULT_MAX_BODY,
+  DEFAULT_MAX_BUFFERED_BYTES,
   DEFAULT_MAX_HTTP_CONNECTIONS,
+  DEFAULT_MAX_REQUESTS_IN_FLIGHT,
   DEFAULT_MAX_WS_CONNECTIONS,
   DEFAULT_MAX_WS_IN_FLIGHT,
   DEFAULT_REQUEST_TIMEOUT_MS,
@@ -42,6 +44,8 @@ interface RpcCliOptions {
   maxHttpConnections: number;
   maxWsConnections: number;
   maxWsInFlight: number;
+  maxRequestsInFlight: number;
+  maxBufferedBytes: number;
   httpRequestTimeout: number;
   allowedHosts: string[];
   corsOrigins: string[];
@@ -54,6 +58,8 @@ function rpcTransport(o: RpcCliOptions): RpcTransportOptions {
     maxHttpConnections: o.maxHttpConnections,
     maxWsConnections: o.maxWsConnections,
     maxWsInFlight: o.maxWsInFlight,
+    maxRequestsInFlight: o.maxRequestsInFlight,
+    maxBufferedBytes: o.maxBufferedBytes,
     requestTimeoutMs: o.httpRequestTimeout,
     allowedHosts: o.allowedHosts,
     corsOrigins: o.corsOrigins,
@@ -105,10 +111,22 @@ const start = program
       .env('CONCLAVE_MAX_WS_CONNECTIONS'),
   )
   .addOption(
-    new Option('--max-ws-in-flight <n>', 'most requests (or batches) answered at once on one WebSocket')
+    new Option('--max-ws-in-flight <n>', 'most requests answered at once on one WebSocket (a batch of N counts N)')
       .default(DEFAULT_MAX_WS_IN_FLIGHT)
       .argParser(integer(1))
       .env('CONCLAVE_MAX_WS_IN_FLIGHT'),
+  )
+  .addOption(
+    new Option('--max-requests-in-flight <n>', 'most requests answered at once on the node, HTTP and WebSocket (a batch of N counts N)')
+      .default(DEFAULT_MAX_REQUESTS_IN_FLIGHT)
+      .argParser(integer(1))
+      .env('CONCLAVE_MAX_REQUESTS_IN_FLIGHT'),
+  )
+  .addOption(
+    new Option('--max-buffered-bytes <bytes>', 'most request bytes (HTTP bodies, WebSocket messages) held at once on the node')
+      .default(DEFAULT_MAX_BUFFERED_BYTES)
+      .argParser(integer(1024))
+      .env('CONCLAVE_MAX_BUFFERED_BYTES'),
   )
   .addOption(
     new Option('--http-request-timeout <ms>', 'time a client has to send a whole HTTP request')

@@ -3,8 +3,9 @@
  * requests and batches, dispatched through a MethodTable. Everything a handler throws
  * becomes a JSON-RPC error via `toJsonRpcError`; no input can crash the process.
  * Every resource a client can hold here is bounded (body, batch, connections, requests
- * in flight per WebSocket, time to send a request), and browser pages are kept in their
- * place by the Host allowlist and the origin check of `usesNodeKeys` methods
+ * in flight per WebSocket and node-wide, request bytes held node-wide, answers a
+ * WebSocket client leaves unread, time to send a request), and browser pages are kept
+ * in their place by the Host allowlist and the origin check of `usesNodeKeys` methods
  * (browserPolicy.ts). A limit hit is answered with a clear error, never a crash.
  *
  * https://www.jsonrpc.org/specification
@@ -40,8 +41,20 @@ export interface RpcTransportOptions {
   maxHttpConnections?: number;
   /** Open WebSocket connections; further upgrades get HTTP 503. Default 500. */
   maxWsConnections?: number;
-  /** Messages (requests or batches) answered at once on one WebSocket; further ones get -32005. Default 256. */
+  /** Requests answered at once on one WebSocket (a batch of N counts N); further ones get -32005. Default 1000. */
   maxWsInFlight?: number;
+  /**
+   * Requests answered at once on the node, HTTP and WebSocket together (a batch of N
+   * counts N); further ones get -32005 (over HTTP with status 503). Default 4096.
+   */
+  maxRequestsInFlight?: number;
+  /**
+   * Request bytes held at once on the node: HTTP bodies from their first byte until
+   * answered (an announced Content-Length is reserved whole), WebSocket messages while
+   * answered. A body that does not fit gets HTTP 503 and -32005, a WebSocket message
+   * -32005. Default 256 MiB.
+   */
+  maxBufferedBytes?: number;
   /** Time a client has to send a whole HTTP request, headers and body; default 30 s. */
   requestTimeoutMs?: number;
   /**
@@ -75,23 +88,48 @@ export interface RpcServer {
   connections(): number;
 }
 
-/** Answers one HTTP body or WebSocket message; undefined when nothing is to be sent back. */
-export type RpcDispatcher = (text: string, ctx: RpcContext) => Promise<string | undefined>;
+/** A message parsed once: its body and the requests it runs, or the answer to text that is not JSON. */
+export type ParsedMessage = { body: unknown; requests: number } | { answer: string };
+
+/** Answers HTTP bodies and WebSocket messages in two steps, so that limits can count a message's requests before any runs. */
+export interface RpcDispatcher {
+  /**
+   * Parses `text`. A batch of N requests counts N (notifications included: their
+   * handlers run too); a batch refused whole (empty, over the batch limit) runs none.
+   */
+  parse(text: string): ParsedMessage;
+  /** Runs a parsed body and serialises the answer; undefined when nothing is to be sent back. Never rejects. */
+  dispatch(body: unknown, ctx: RpcContext): Promise<string | undefined>;
+}
 
 export const DEFAULT_MAX_BODY = 10 * 1024 * 1024;
 export const DEFAULT_MAX_BATCH = 1000;
 export const DEFAULT_MAX_HTTP_CONNECTIONS = 1000;
 // As reth's --rpc.max-connections.
 export const DEFAULT_MAX_WS_CONNECTIONS = 500;
-export const DEFAULT_MAX_WS_IN_FLIGHT = 256;
+// Every batch the batch limit allows fits on an idle connection.
+export const DEFAULT_MAX_WS_IN_FLIGHT = DEFAULT_MAX_BATCH;
+// Four full batches at once; what the node answers at once bounds its memory and its
+// queue in front of the enclave, whatever the number of connections.
+export const DEFAULT_MAX_REQUESTS_IN_FLIGHT = 4096;
+// 25 bodies of the largest size: 1000 connections each sending 10 MB would otherwise hold 10 GB.
+export const DEFAULT_MAX_BUFFERED_BYTES = 256 * 1024 * 1024;
 // As geth's HTTP read timeout.
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 // Longer than the 5 s default so that clients polling every few seconds reuse the
 // socket; most proxies and load balancers idle out at 60 s, so stay below.
 const KEEP_ALIVE_MS = 30_000;
 const HEARTBEAT_MS = 30_000;
-// A WebSocket client that stops reading must not make the node buffer without bound.
+// A WebSocket client that stops reading must not make the node buffer without bound:
+// past this many bytes of answers and notifications unsent, its connection is closed
+// (1008 and a reason, queued behind what it has not read). Pausing its reads instead
+// would still let its requests in flight add their answers, each up to a full
+// eth_getLogs, so the bound would be the in-flight limit times the largest answer.
 const MAX_WS_BUFFERED = 64 * 1024 * 1024;
+const WS_NOT_READING = 1008;
+// How long a WebSocket client closed for not reading has to read what is queued and
+// answer the close frame before its socket is destroyed (ws waits 30 s).
+const WS_CLOSE_TIMEOUT_MS = 5_000;
 const CLOSE_GRACE_MS = 2_000;
 // After a 413 the node keeps reading (and discarding) what the client still sends, so
 // that closing does not reset the connection before the client has read the answer
@@ -111,8 +149,8 @@ function errorResponse(id: unknown, error: JsonRpcErrorObject): string {
 }
 
 /**
- * The transport-independent core: parses `text` once, runs the request or the batch
- * (items concurrently, answers in order) and serialises the answer. Never rejects.
+ * The transport-independent core: parses a message once, runs the request or the
+ * batch (items concurrently, answers in order) and serialises the answer.
  */
 export function createDispatcher(methods: MethodTable, opts: { log?: Logger; maxBatchSize?: number } = {}): RpcDispatcher {
   const log = opts.log ?? stderrLogger;
@@ -172,13 +210,18 @@ export function createDispatcher(methods: MethodTable, opts: { log?: Logger; max
     }
   }
 
-  return async function dispatch(text, ctx) {
+  function parse(text: string): ParsedMessage {
     let body: unknown;
     try {
       body = JSON.parse(text);
     } catch {
-      return errorResponse(null, toJsonRpcError(new ParseError()));
+      return { answer: errorResponse(null, toJsonRpcError(new ParseError())) };
     }
+    if (!Array.isArray(body)) return { body, requests: 1 };
+    return { body, requests: body.length <= maxBatch ? body.length : 0 };
+  }
+
+  async function dispatch(body: unknown, ctx: RpcContext): Promise<string | undefined> {
     if (!Array.isArray(body)) return handleOne(body, ctx);
     if (body.length === 0) return errorResponse(null, toJsonRpcError(new InvalidRequestError('empty batch')));
     if (body.length > maxBatch) {
@@ -188,20 +231,17 @@ export function createDispatcher(methods: MethodTable, opts: { log?: Logger; max
     let out = '';
     for (const a of answers) if (a !== undefined) out += out === '' ? a : ',' + a;
     return out === '' ? undefined : '[' + out + ']';
-  };
+  }
+
+  return { parse, dispatch };
 }
 
 /**
- * The answer to a message that is refused as a whole (over a limit): `error` for each
- * request in it, with its id, so that clients can match it; nothing for notifications.
+ * The answer to a parsed message that is refused as a whole (over a limit): `error`
+ * for each request in it, with its id, so that clients can match it; nothing for
+ * notifications.
  */
-export function refuseMessage(text: string, error: RpcError): string | undefined {
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    return errorResponse(null, toJsonRpcError(new ParseError()));
-  }
+export function refuseMessage(body: unknown, error: RpcError): string | undefined {
   const items = Array.isArray(body) ? body : [body];
   const out: string[] = [];
   for (const item of items) {
@@ -231,12 +271,20 @@ export async function startRpcServer(opts: RpcServerOptions): Promise<RpcServer>
   const maxHttpConnections = opts.maxHttpConnections ?? DEFAULT_MAX_HTTP_CONNECTIONS;
   const maxWsConnections = opts.maxWsConnections ?? DEFAULT_MAX_WS_CONNECTIONS;
   const maxWsInFlight = opts.maxWsInFlight ?? DEFAULT_MAX_WS_IN_FLIGHT;
+  const maxRequestsInFlight = opts.maxRequestsInFlight ?? DEFAULT_MAX_REQUESTS_IN_FLIGHT;
+  const maxBufferedBytes = opts.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
   const requestTimeout = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const policy = createBrowserPolicy({
     allowedHosts: [...listenHostNames(opts.host), ...(opts.allowedHosts ?? [])],
     corsOrigins: opts.corsOrigins,
   });
-  const dispatch = createDispatcher(opts.methods, { log, maxBatchSize: opts.maxBatchSize });
+  const { parse, dispatch } = createDispatcher(opts.methods, { log, maxBatchSize: opts.maxBatchSize });
+  // Node-wide, over every connection, HTTP and WebSocket.
+  const requestsInFlight = new Budget(maxRequestsInFlight);
+  const bufferedBytes = new Budget(maxBufferedBytes);
+  const nodeBusy = new LimitExceededError(`too many requests in flight on this node: at most ${maxRequestsInFlight}`);
+  const bytesBusy = new LimitExceededError(`too many request bytes buffered on this node: at most ${maxBufferedBytes}`);
+  const tooLarge = new LimitExceededError(`request body too large: at most ${maxBody} bytes`);
   // Two shared contexts for HTTP: nothing per request to allocate.
   const trustedCtx: RpcContext = { services: opts.services, trustedOrigin: true };
   const untrustedCtx: RpcContext = { services: opts.services, trustedOrigin: false };
@@ -287,11 +335,9 @@ export async function startRpcServer(opts: RpcServerOptions): Promise<RpcServer>
     }
   });
 
-  // `Expect: 100-continue` (curl for large bodies): refuse before the body is sent.
-  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
-    if (!(Number(req.headers['content-length']) > maxBody)) res.writeContinue();
-    onHttpRequest(req, res);
-  });
+  // `Expect: 100-continue` (curl for large bodies): readBody sends 100 Continue once the
+  // body is admitted, so a refused one is never sent.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => onHttpRequest(req, res, true));
 
   /** A complete HTTP response written on a raw socket (no ServerResponse for it), then closed. */
   function rawRefusal(socket: Duplex, status: number, err: RpcError): void {
@@ -312,7 +358,7 @@ export async function startRpcServer(opts: RpcServerOptions): Promise<RpcServer>
     res.end(body);
   }
 
-  function onHttpRequest(req: IncomingMessage, res: ServerResponse): void {
+  function onHttpRequest(req: IncomingMessage, res: ServerResponse, expectsContinue = false): void {
     if (refusedSockets.has(req.socket)) {
       const err = new LimitExceededError(`too many HTTP connections: at most ${maxHttpConnections}`);
       return sendJson(req, res, 503, errorResponse(null, toJsonRpcError(err)), true);
@@ -321,7 +367,7 @@ export async function startRpcServer(opts: RpcServerOptions): Promise<RpcServer>
       return sendJson(req, res, 403, errorResponse(null, toJsonRpcError(new InvalidRequestError(INVALID_HOST))), true);
     }
     const method = req.method;
-    if (method === 'POST') return readBody(req, res);
+    if (method === 'POST') return readBody(req, res, expectsContinue);
     if (method === 'OPTIONS') {
       res.writeHead(204, policy.corsHeaders(req.headers.origin));
       res.end();
@@ -333,15 +379,16 @@ export async function startRpcServer(opts: RpcServerOptions): Promise<RpcServer>
   }
 
   /**
-   * 413, then drain: the client may still be sending the body it announced. Reading it
-   * keeps the connection (and the answer) intact; past MAX_DRAIN_BYTES or DRAIN_MS the
-   * socket is closed. A client that announced its size and waits for `100 Continue`
-   * never sends the body, so its connection is closed at once.
+   * A body refused unread (413 too large, 503 no room in maxBufferedBytes), then drain:
+   * the client may still be sending the body it announced. Reading it keeps the
+   * connection (and the answer) intact; past MAX_DRAIN_BYTES or DRAIN_MS the socket is
+   * closed. A client that announced its size and waits for `100 Continue` never sends
+   * the body, so its connection is closed at once.
    */
-  function tooLarge(req: IncomingMessage, res: ServerResponse, received: number): void {
-    const body = errorResponse(null, toJsonRpcError(new LimitExceededError(`request body too large: at most ${maxBody} bytes`)));
+  function refuseBody(req: IncomingMessage, res: ServerResponse, status: number, err: RpcError, received: number): void {
+    const body = errorResponse(null, toJsonRpcError(err));
     const waitsForContinue = /100-continue/i.test(req.headers.expect ?? '') && received === 0;
-    sendJson(req, res, 413, body, waitsForContinue);
+    sendJson(req, res, status, body, waitsForContinue);
     if (waitsForContinue) return;
     let drained = 0;
     const stop = () => req.socket.destroy();
@@ -355,28 +402,52 @@ export async function startRpcServer(opts: RpcServerOptions): Promise<RpcServer>
     req.resume();
   }
 
-  function readBody(req: IncomingMessage, res: ServerResponse): void {
+  function readBody(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void {
     const declared = Number(req.headers['content-length']);
     req.on('error', (err) => log('debug', 'http request stream error', { error: err.message }));
-    if (declared > maxBody) return tooLarge(req, res, 0);
+    if (declared > maxBody) return refuseBody(req, res, 413, tooLarge, 0);
+    // An announced size is reserved whole, so that bodies still arriving cannot together
+    // outgrow the budget; a chunked body takes its share as its bytes arrive. Everything
+    // is held until the answer is sent: the text and its parse live that long.
+    let held = declared > 0 ? declared : 0;
+    if (!bufferedBytes.take(held)) return refuseBody(req, res, 503, bytesBusy, 0);
+    const release = () => {
+      bufferedBytes.release(held);
+      held = 0;
+    };
+    res.once('close', release);
+    if (expectsContinue) res.writeContinue();
     const ctx = policy.originTrusted(req.headers.origin) ? trustedCtx : untrustedCtx;
     const chunks: Buffer[] = [];
     let size = 0;
+    const refuse = (status: number, err: RpcError) => {
+      chunks.length = 0;
+      req.off('data', onData);
+      req.off('end', onEnd);
+      release();
+      refuseBody(req, res, status, err, size);
+    };
     const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > maxBody) {
-        chunks.length = 0;
-        req.off('data', onData);
-        req.off('end', onEnd);
-        tooLarge(req, res, size);
-        return;
+      if (size > maxBody) return refuse(413, tooLarge);
+      if (size > held) {
+        if (!bufferedBytes.take(size - held)) return refuse(503, bytesBusy);
+        held = size;
       }
       chunks.push(chunk);
     };
     const onEnd = () => {
       const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, size).toString('utf8');
-      dispatch(text, ctx).then(
+      chunks.length = 0;
+      const parsed = parse(text);
+      if ('answer' in parsed) return sendJson(req, res, 200, parsed.answer);
+      const { body, requests } = parsed;
+      if (!requestsInFlight.take(requests)) {
+        return sendJson(req, res, 503, refuseMessage(body, nodeBusy) ?? errorResponse(null, toJsonRpcError(nodeBusy)));
+      }
+      dispatch(body, ctx).then(
         (out) => {
+          requestsInFlight.release(requests);
           if (res.destroyed) return;
           if (out === undefined) {
             res.writeHead(204, policy.corsHeaders(req.headers.origin));
@@ -384,6 +455,7 @@ export async function startRpcServer(opts: RpcServerOptions): Promise<RpcServer>
           } else sendJson(req, res, 200, out);
         },
         (err) => {
+          requestsInFlight.release(requests);
           // dispatch never rejects; this is the last line of defence.
           if (!res.destroyed && !res.headersSent) sendJson(req, res, 500, errorResponse(null, toJsonRpcError(err, log)));
         },
@@ -424,15 +496,25 @@ export async function startRpcServer(opts: RpcServerOptions): Promise<RpcServer>
   function onWsConnection(ws: WebSocket, trustedOrigin: boolean): void {
     const closeFns: (() => void)[] = [];
     let closed = false;
+    /**
+     * True when the client has left more than MAX_WS_BUFFERED bytes unread; it is then
+     * closed (once), and nothing more is sent to it or run for it.
+     */
+    const notReading = (): boolean => {
+      if (ws.readyState !== WebSocket.OPEN) return true;
+      if (ws.bufferedAmount <= MAX_WS_BUFFERED) return false;
+      log('warn', 'websocket client not reading, closing it', { connection: connection.id, unsent: ws.bufferedAmount });
+      ws.close(WS_NOT_READING, `not reading: over ${MAX_WS_BUFFERED} bytes of answers unsent`);
+      setTimeout(() => ws.terminate(), WS_CLOSE_TIMEOUT_MS).unref();
+      return true;
+    };
+    const answer = (text: string | undefined) => {
+      if (text !== undefined && !notReading()) ws.send(text);
+    };
     const connection: Connection = {
       id: nextConnectionId++,
       send(message) {
-        if (ws.readyState !== WebSocket.OPEN) return;
-        if (ws.bufferedAmount > MAX_WS_BUFFERED) {
-          log('warn', 'websocket client not reading, closing it', { connection: connection.id });
-          ws.terminate();
-          return;
-        }
+        if (notReading()) return;
         let text: string;
         try {
           text = JSON.stringify(message);
@@ -456,20 +538,30 @@ export async function startRpcServer(opts: RpcServerOptions): Promise<RpcServer>
     ws.on('error', (err) => log('debug', 'websocket error', { connection: connection.id, error: err.message }));
     // Binary frames are read as UTF-8 text too: some clients send JSON that way.
     ws.on('message', (data: RawData) => {
-      const text = rawToString(data);
-      if (inFlight >= maxWsInFlight) {
-        const out = refuseMessage(text, tooManyInFlight);
-        if (out !== undefined) ws.send(out);
-        return;
+      if (notReading()) return;
+      const raw = rawToBuffer(data);
+      const parsed = parse(raw.toString('utf8'));
+      if ('answer' in parsed) return answer(parsed.answer);
+      const { body, requests } = parsed;
+      if (inFlight + requests > maxWsInFlight) return answer(refuseMessage(body, tooManyInFlight));
+      if (!requestsInFlight.take(requests)) return answer(refuseMessage(body, nodeBusy));
+      if (!bufferedBytes.take(raw.length)) {
+        requestsInFlight.release(requests);
+        return answer(refuseMessage(body, bytesBusy));
       }
-      inFlight++;
-      dispatch(text, ctx).then(
+      inFlight += requests;
+      const done = () => {
+        inFlight -= requests;
+        requestsInFlight.release(requests);
+        bufferedBytes.release(raw.length);
+      };
+      dispatch(body, ctx).then(
         (out) => {
-          inFlight--;
-          if (out !== undefined && ws.readyState === WebSocket.OPEN) ws.send(out);
+          done();
+          answer(out);
         },
         (err) => {
-          inFlight--;
+          done();
           log('error', 'websocket dispatch failed', { error: String(err) });
         },
       );
@@ -536,8 +628,23 @@ export async function startRpcServer(opts: RpcServerOptions): Promise<RpcServer>
   };
 }
 
-function rawToString(data: RawData): string {
-  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
-  if (data instanceof ArrayBuffer) return Buffer.from(data).toString('utf8');
-  return data.toString('utf8');
+function rawToBuffer(data: RawData): Buffer {
+  if (Array.isArray(data)) return Buffer.concat(data);
+  if (data instanceof ArrayBuffer) return Buffer.from(data);
+  return data;
+}
+
+/** A count shared by many holders that never goes above its cap. */
+class Budget {
+  #used = 0;
+  constructor(readonly cap: number) {}
+  /** Takes `n` if it fits; otherwise false, and nothing is taken. */
+  take(n: number): boolean {
+    if (this.#used + n > this.cap) return false;
+    this.#used += n;
+    return true;
+  }
+  release(n: number): void {
+    this.#used -= n;
+  }
 }

@@ -20,8 +20,10 @@ export interface EnclaveLimits {
   logsBlockRange: number;
   /** eth_getLogs: logs per answer. */
   logsMaxResults: number;
-  /** Addresses, and topics over all positions, per log filter. */
+  /** Addresses, and topics over all positions, per log filter (eth_getLogs, filters, logs subscriptions). */
   filterMaxCriteria: number;
+  /** Addresses and topics of all installed log filters and logs subscriptions together. */
+  filterMaxCriteriaTotal: number;
   /** eth_feeHistory: blocks per query. */
   feeHistoryMaxBlocks: number;
   /** eth_feeHistory: reward percentiles per query. */
@@ -44,6 +46,13 @@ export interface EnclaveLimits {
   filterIdleMs: number;
   /** Changes (block hashes, transaction hashes, logs) one filter keeps between two polls. */
   filterMaxChanges: number;
+  /**
+   * Logs all log filters together gather between their polls (a filter's count runs until
+   * its next poll, also if it dropped them); a log counts once more per KiB of its data.
+   */
+  filterMaxRetained: number;
+  /** Subscriptions on the node. */
+  maxSubscriptions: number;
   /** Subscriptions of one WebSocket connection. */
   maxSubscriptionsPerConnection: number;
 }
@@ -56,10 +65,11 @@ export const DEFAULT_ENCLAVE_LIMITS: EnclaveLimits = {
   logsBlockRange: 10_000,
   logsMaxResults: 10_000,
   filterMaxCriteria: 1_000,
+  filterMaxCriteriaTotal: 100_000,
   feeHistoryMaxBlocks: 1_024,
   feeHistoryMaxPercentiles: 100,
   poolSlots: 5_120,
-  poolAccountPending: 4_096,
+  poolAccountPending: 1_024,
   poolAccountQueued: 64,
   poolMaxNonceGap: 64,
   poolQueuedLifetimeMs: 3 * 60 * 60_000,
@@ -67,5 +77,7 @@ export const DEFAULT_ENCLAVE_LIMITS: EnclaveLimits = {
   maxFiltersPerConnection: 128,
   filterIdleMs: 5 * 60_000,
   filterMaxChanges: 10_000,
+  filterMaxRetained: 100_000,
+  maxSubscriptions: 10_000,
   maxSubscriptionsPerConnection: 128,
 };

@@ -147,17 +147,23 @@ const QUERIES: { [K in Query['kind']]: Shape } = {
   accounts: {},
 };
 
-/** A count budget: a non-negative safe integer, at most `max`. */
-const count = (max = Number.MAX_SAFE_INTEGER) => integer(max);
+/**
+ * A count or duration budget: a safe integer from 1 to `max`. A budget of 0 would turn
+ * its resource off while looking configured (no calls run, every filter expires at
+ * once), so it is refused here as the command line refuses it.
+ */
+const count = (max = Number.MAX_SAFE_INTEGER) => integer(max, 1);
 /** One entry per budget; the ceilings tie budgets to the message bounds above. */
 const LIMITS: { [K in keyof EnclaveLimits]: Check } = {
-  rpcGasCap: uint64,
+  // A simple transfer's gas: less and no call could run.
+  rpcGasCap: bigint(UINT64_MAX, 21_000n),
   callTimeoutMs: count(2 ** 31 - 1), // a timer's range
   maxConcurrentCalls: count(),
   maxQueuedCalls: count(),
   logsBlockRange: count(),
   logsMaxResults: count(),
   filterMaxCriteria: count(B.filterCriteria),
+  filterMaxCriteriaTotal: count(),
   feeHistoryMaxBlocks: count(B.feeHistoryBlocks),
   feeHistoryMaxPercentiles: count(B.feeHistoryPercentiles),
   // What waits on the ordering log is in the pool, so one `order` message always holds it.
@@ -170,6 +176,8 @@ const LIMITS: { [K in keyof EnclaveLimits]: Check } = {
   maxFiltersPerConnection: count(),
   filterIdleMs: count(2 ** 31 - 1),
   filterMaxChanges: count(),
+  filterMaxRetained: count(),
+  maxSubscriptions: count(),
   maxSubscriptionsPerConnection: count(),
 };
 

@@ -7,22 +7,55 @@ import { decodePayload, decodeSnapshot } from './codec.ts';
 /**
  * The state at blocks older than recent history, rebuilt from the newest snapshot at or
  * below the block plus the ledger entries after it (at most a snapshot interval). A
- * rebuild is a whole copy of the state, so memory holds at most one rebuilt state and
- * one being built: rebuilds run one at a time, and each new one replaces the last. A
- * rebuild runs within its read's budget and yields between entries, so it never holds
- * block production.
+ * rebuilt state is a whole copy of the state, so one read at a time holds one: a read
+ * of old state waits (within its budget) until the one before it is done, and memory
+ * holds the state it reads, cached for the next read of the same block, and nothing
+ * more. A rebuild yields between ledger entries, within the read's budget.
  */
 export class ArchiveStates {
   private cached?: { seq: number; state: StateReader };
-  private last: Promise<unknown> = Promise.resolve();
+  private held = false;
+  private readonly line: (() => void)[] = [];
 
   constructor(private readonly ledger: Ledger) {}
 
-  /** The state at the end of block `seq`. */
-  at(seq: number, budget: ExecutionBudget): Promise<StateReader> {
-    const run = this.last.then(() => (this.cached?.seq === seq ? this.cached.state : this.rebuild(seq, budget)));
-    this.last = run.catch(() => {});
-    return run;
+  /** The state at the end of block `seq`, held for the caller until `release`. */
+  async hold(seq: number, budget: ExecutionBudget): Promise<{ state: StateReader; release(): void }> {
+    await this.acquire(budget);
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      const next = this.line.shift();
+      if (next) next();
+      else this.held = false;
+    };
+    try {
+      const state = this.cached?.seq === seq ? this.cached.state : await this.rebuild(seq, budget);
+      return { state, release };
+    } catch (err) {
+      release();
+      throw err;
+    }
+  }
+
+  private acquire(budget: ExecutionBudget): Promise<void> {
+    if (!this.held) {
+      this.held = true;
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => {
+      const go = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        const i = this.line.indexOf(go);
+        if (i >= 0) this.line.splice(i, 1);
+        reject(budget.aborted());
+      }, Math.max(0, budget.deadline - performance.now()));
+      this.line.push(go);
+    });
   }
 
   private async rebuild(seq: number, budget: ExecutionBudget): Promise<StateReader> {

@@ -527,7 +527,7 @@ export class Chain {
    */
   async stateAt(seq: number, budget: ExecutionBudget): Promise<{ state: StateReader; release(): void }> {
     if (this.history.covers(seq)) return this.history.pin(seq);
-    return { state: await this.archive.at(seq, budget), release: () => {} };
+    return this.archive.hold(seq, budget);
   }
 
   /** JSON of a block by number. */

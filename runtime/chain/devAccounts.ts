@@ -20,6 +20,11 @@ export class DevAccounts {
     }
   }
 
+  /** Throws the "unknown account" error unless this node holds the account's key. */
+  requireKey(address: string): void {
+    this.wallet(address);
+  }
+
   private wallet(address: string): HDNodeWallet {
     const wallet = this.wallets.get(address.toLowerCase());
     if (!wallet) throw invalidInput(`unknown account ${address}: this node holds keys only for its dev accounts`);

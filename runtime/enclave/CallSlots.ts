@@ -15,12 +15,16 @@ export interface CallLease {
 }
 
 /**
- * Runs eth_call and eth_estimateGas, at most `concurrent` at once, each on an EVM of
- * its own (its own journal, warm sets and state overlay), so no call sees another's
- * writes. VMs are reused, since creating one costs more than a typical call; a VM whose
- * call ended abnormally (timeout, internal error) may hold a half-unwound journal and
- * is dropped. Calls beyond `concurrent` wait in line, up to `queued`; one more is
- * refused. A call's budget runs from its arrival, so waiting counts against it.
+ * Runs the reads that can take long (eth_call and eth_estimateGas, log and fee-history
+ * queries, reads of old state), at most `concurrent` at once: each yields while it
+ * runs, so the fewer run together, the larger block production's share of the thread.
+ * Reads beyond `concurrent` wait in line, up to `queued`; one more is refused. A read's
+ * budget runs from its arrival, so waiting counts against it.
+ *
+ * Calls run each on an EVM of its own (its own journal, warm sets and state overlay),
+ * so no call sees another's writes. VMs are reused, since creating one costs more than
+ * a typical call; a VM whose call ended abnormally (timeout, internal error) may hold a
+ * half-unwound journal and is dropped.
  */
 export class CallSlots {
   private readonly idle: VM[] = [];
@@ -34,11 +38,26 @@ export class CallSlots {
     private readonly queued: number,
   ) {}
 
-  /** Runs `fn` with a lease on an EVM, within `budget`. */
-  async run<T>(budget: ExecutionBudget, fn: (lease: CallLease) => Promise<T>): Promise<T> {
-    // A waiting call is handed the slot of the call that ends before it.
+  /** Runs `fn` in a slot, within `budget`. */
+  async enter<T>(budget: ExecutionBudget, fn: () => Promise<T>): Promise<T> {
+    // A waiting read is handed the slot of the read that ends before it.
     if (this.running < this.concurrent) this.running++;
     else await this.wait(budget);
+    try {
+      return await fn();
+    } finally {
+      const next = this.line.shift();
+      if (next) next();
+      else this.running--;
+    }
+  }
+
+  /** Runs `fn` in a slot with a lease on an EVM, within `budget`. */
+  run<T>(budget: ExecutionBudget, fn: (lease: CallLease) => Promise<T>): Promise<T> {
+    return this.enter(budget, () => this.withVm(budget, fn));
+  }
+
+  private async withVm<T>(budget: ExecutionBudget, fn: (lease: CallLease) => Promise<T>): Promise<T> {
     let vm: VM | undefined;
     let clean = true;
     try {
@@ -73,9 +92,6 @@ export class CallSlots {
         (vm.stateManager as JournaledStateManager).store = new Overlay(EMPTY);
         if (clean) this.idle.push(vm);
       }
-      const next = this.line.shift();
-      if (next) next();
-      else this.running--;
     }
   }
 
@@ -83,7 +99,7 @@ export class CallSlots {
     if (this.line.length >= this.queued) {
       throw new EnclaveFailure(
         'limitExceeded',
-        `too many calls: ${this.concurrent} running and ${this.queued} waiting (--rpc-max-calls, --rpc-max-queued-calls)`,
+        `too many reads in progress: ${this.concurrent} running and ${this.queued} waiting (--rpc-max-calls, --rpc-max-queued-calls)`,
       );
     }
     return new Promise((resolve, reject) => {

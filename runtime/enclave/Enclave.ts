@@ -17,12 +17,16 @@ import { StorageThread } from '../ledger/StorageThread.ts';
 import { loadPlatformSecret } from '../ledger/platformSecret.ts';
 import { EnclaveFailure, invalidInput, toEnclaveError } from './EnclaveFailure.ts';
 import { Filters } from './Filters.ts';
+import { LogRouter } from './LogRouter.ts';
 import { Subscriptions } from './Subscriptions.ts';
 import { CallSlots } from './CallSlots.ts';
 import { DEFAULT_PRIORITY_FEE, Reads } from './reads.ts';
 import { Admission } from './Admission.ts';
 import { openEnvelope, unsealEnvelope } from './inspect.ts';
 import type { PoolUpdate } from './TxPool.ts';
+
+/** eth_sendTransaction calls of one account that may wait for their turn at once. */
+const SENDS_PER_ACCOUNT = 256;
 
 export interface EnclaveOptions {
   /** The host's port for `submit`, handed on to the admission thread (absent in-process). */
@@ -48,14 +52,15 @@ export class Enclave {
   private envelopeKey?: Uint8Array;
   private filters?: Filters;
   private subscriptions?: Subscriptions;
+  private logRouter?: LogRouter;
   /**
    * Senders whose accounts the pool follows: a mirror of the pool's view, which is
    * bounded (the pool reports the accounts it stops following).
    */
   private readonly followed = new Set<string>();
   private last: Promise<unknown> = Promise.resolve();
-  /** The send in progress per dev account (eth_sendTransaction). */
-  private readonly sending = new Map<string, Promise<void>>();
+  /** Per dev account: the last send in line (eth_sendTransaction) and how many are in line. */
+  private readonly sending = new Map<string, { last: Promise<void>; count: number }>();
 
   constructor(private readonly options: EnclaveOptions = {}) {}
 
@@ -109,18 +114,23 @@ export class Enclave {
   }
 
   private watching() {
-    if (!this.filters || !this.subscriptions) throw new EnclaveFailure('internal', 'enclave not initialised');
-    return { filters: this.filters, subscriptions: this.subscriptions };
+    if (!this.filters || !this.subscriptions || !this.logRouter) throw new EnclaveFailure('internal', 'enclave not initialised');
+    return { filters: this.filters, subscriptions: this.subscriptions, logRouter: this.logRouter };
   }
 
   /** Feeds a block that just became durable (and visible) to filters and subscriptions. */
   private blockDurable(seq: number): void {
-    const { filters, subscriptions } = this.watching();
+    const { filters, subscriptions, logRouter } = this.watching();
     if (filters.size === 0 && subscriptions.size === 0) return;
     try {
+      const t0 = performance.now(); // TEMP-FEED-TIMING
       const stored = this.chain!.stored(seq);
+      const t1 = performance.now(); // TEMP-FEED-TIMING
       filters.blockDurable(stored);
       subscriptions.blockDurable(stored);
+      // Logs last: the filters above chose which of them take this block's.
+      logRouter.route(stored);
+      if (process.env.FEED_TIMING) console.error(`FEED block ${seq}: stored ${(t1 - t0).toFixed(1)} ms, feed ${(performance.now() - t1).toFixed(1)} ms`); // TEMP-FEED-TIMING
     } catch (err) {
       // The block itself is durable; only its announcement to watchers failed.
       console.error(`enclave: filters and subscriptions missed block ${seq}: ${toEnclaveError(err).message}`);
@@ -177,8 +187,10 @@ export class Enclave {
     // derived from the ledger secret that every member enclave holds.
     const envelopeKey = randomBytes(32);
     this.envelopeKey = envelopeKey;
-    const filters = new Filters(config.limits, (filter) => this.ready().reads.answer({ kind: 'logs', filter }));
-    const subscriptions = new Subscriptions(config.limits, (n) => this.options.notify?.(n));
+    const logRouter = new LogRouter(config.limits);
+    const filters = new Filters(config.limits, logRouter, (filter) => this.ready().reads.answer({ kind: 'logs', filter }));
+    const subscriptions = new Subscriptions(config.limits, logRouter, (n) => this.options.notify?.(n));
+    this.logRouter = logRouter;
     this.filters = filters;
     this.subscriptions = subscriptions;
     chain.onDurable = (seq) => this.blockDurable(seq);
@@ -235,8 +247,9 @@ export class Enclave {
     const blocks: OrderResult['blocks'] = [];
     const skipped: OrderResult['skipped'] = [];
     // Each entry is judged on its own: on a replicated log, one garbage entry must not
-    // halt every node, so a malformed or unauthenticated one is skipped (the same on
-    // every node, since the decision depends on the entry alone) and reported.
+    // halt every node, so a malformed or unauthenticated one is skipped and reported.
+    // The decision depends on the entry and the envelope key alone, so enclaves that
+    // share the key skip the same entries.
     for (let position = 0; position < entries.length; position++) {
       const entry = entries[position]!;
       const problem = checkOrderedEntry(entry);
@@ -291,29 +304,42 @@ export class Enclave {
   }
 
   /**
-   * Signs with a dev key and admits. One account's sends run one after another, so
-   * each takes the nonce after the last one's (two concurrent sends never share one).
+   * Signs with a dev key and admits. Gas is estimated first (that can take up to the
+   * call budget); then one account's sends take their turns for nonce, signature and
+   * admission, so two concurrent sends never share a nonce. At most SENDS_PER_ACCOUNT
+   * of one account wait for their turn.
    */
-  private sendTransaction(request: CallRequest) {
+  private async sendTransaction(request: CallRequest) {
+    const { chain, reads, dev } = this.ready();
     if (!request.from) throw invalidInput('from address is required');
     const from = request.from;
-    const run = (this.sending.get(from) ?? Promise.resolve()).then(() => this.signAndAdmit(request, from));
-    const settled = run.then(
+    dev.requireKey(from);
+    if (request.type !== undefined && request.type > 2) {
+      throw invalidInput(`transaction type not supported: type ${request.type}; use type 0, 1 or 2`);
+    }
+    const gas = request.gas ?? ((await reads.answer({ kind: 'estimateGas', request, block: 'latest' })) as bigint);
+    const waiting = this.sending.get(from);
+    if (waiting && waiting.count >= SENDS_PER_ACCOUNT) {
+      throw new EnclaveFailure('limitExceeded', `too many eth_sendTransaction in progress for ${from}: at most ${SENDS_PER_ACCOUNT}`);
+    }
+    const turn = { last: (waiting?.last ?? Promise.resolve()).then(() => this.signAndAdmit(request, from, gas, chain)), count: (waiting?.count ?? 0) + 1 };
+    const settled = turn.last.then(
       () => {},
       () => {},
     );
-    this.sending.set(from, settled);
+    this.sending.set(from, { last: settled, count: turn.count });
     void settled.then(() => {
-      if (this.sending.get(from) === settled) this.sending.delete(from);
+      const now = this.sending.get(from);
+      if (!now) return;
+      if (now.last === settled) this.sending.delete(from);
+      else now.count--;
     });
-    return run;
+    return turn.last;
   }
 
-  private async signAndAdmit(request: CallRequest, from: string) {
-    const { chain, admission, reads, dev } = this.ready();
+  private async signAndAdmit(request: CallRequest, from: string, gas: bigint, chain: Chain) {
+    const { admission, dev } = this.ready();
     const nonce = request.nonce ?? (await admission.nextNonce(from));
-    const gas =
-      request.gas ?? ((await reads.answer({ kind: 'estimateGas', request: { ...request, nonce }, block: 'latest' })) as bigint);
     const baseFee = chain.tip.header.calcNextBaseFee();
     const legacy = request.gasPrice !== undefined || request.type === 0 || request.type === 1;
     const fees = legacy
@@ -323,9 +349,6 @@ export class Enclave {
           maxFeePerGas: request.maxFeePerGas ?? 2n * baseFee + (request.maxPriorityFeePerGas ?? DEFAULT_PRIORITY_FEE),
         };
     const type = legacy ? (request.accessList ? 1 : 0) : 2;
-    if (request.type !== undefined && request.type > 2) {
-      throw invalidInput(`transaction type not supported: type ${request.type}; use type 0, 1 or 2`);
-    }
     const raw = dev.signTransaction(from, {
       type,
       chainId: chain.common.chainId(),

@@ -222,7 +222,7 @@ export class TxPool {
       for (const [n, p] of mine.pending) if (n < nonce) this.remove(p);
       for (const [n, p] of mine.queued) if (n < nonce) this.remove(p);
     }
-    return this.trim();
+    return this.trim(asked);
   }
 
   /** Drops queued transactions older than poolQueuedLifetimeMs; returns how many. */
@@ -275,14 +275,18 @@ export class TxPool {
     return nonce;
   }
 
-  /** Stops following the least recently used accounts beyond the bound, except senders with transactions here. */
-  private trim(): string[] {
+  /**
+   * Stops following the least recently used accounts beyond the bound, except senders
+   * with transactions here and accounts just asked for (their admissions are waiting for
+   * them: dropping one would send the admission to ask again, and again).
+   */
+  private trim(asked: (address: string) => boolean): string[] {
     let excess = this.accounts.size - this.maxFollowed;
     const dropped: string[] = [];
     if (excess <= 0) return dropped;
     for (const address of this.accounts.keys()) {
       if (excess === 0) break;
-      if (this.senders.has(address)) continue;
+      if (this.senders.has(address) || asked(address)) continue;
       this.accounts.delete(address);
       dropped.push(address);
       excess--;

@@ -1,6 +1,6 @@
 import { createBlock, type Block } from '@ethereumjs/block';
 import { createTx, type TypedTransaction } from '@ethereumjs/tx';
-import { bigIntToHex, bytesToHex, createAddressFromString, hexToBytes, KECCAK256_NULL_S, setLengthLeft, bigIntToBytes } from '@ethereumjs/util';
+import { EthereumJSError, bigIntToHex, bytesToHex, createAddressFromString, hexToBytes, KECCAK256_NULL_S, setLengthLeft, bigIntToBytes } from '@ethereumjs/util';
 import type { RunTxResult } from '@ethereumjs/vm';
 import type { EnclaveLimits } from '../boundary/limits.ts';
 import type { BlockRef, CallRequest, LogFilter, Query } from '../boundary/messages.ts';
@@ -10,6 +10,7 @@ import { ExecutionAborted, ExecutionBudget } from '../evm/ExecutionBudget.ts';
 import type { StateReader } from '../state/types.ts';
 import type { CallLease, CallSlots } from './CallSlots.ts';
 import { EnclaveFailure, invalidInput, invalidParams } from './EnclaveFailure.ts';
+import { LogMatcher } from './LogMatcher.ts';
 
 /** What reads ask of the pool (on the admission thread). */
 export interface PoolReads {
@@ -87,9 +88,9 @@ export class Reads {
         return receiptsJson(s);
       }
       case 'logs':
-        return this.logs(query.filter);
+        return this.heavy((budget) => this.logs(query.filter, budget));
       case 'feeHistory':
-        return this.feeHistory(query.count, query.newest, query.percentiles);
+        return this.heavy((budget) => this.feeHistory(query.count, query.newest, query.percentiles, budget));
       case 'gasPrice':
         // The next block builds on the tip (which may still be being written), as admission does.
         return this.chain.tip.header.calcNextBaseFee() + DEFAULT_PRIORITY_FEE;
@@ -115,14 +116,27 @@ export class Reads {
     return seq;
   }
 
-  /** Runs `fn` on the state at a block, held for it (old states are rebuilt within the read budget). */
+  /** Runs a read that can take long in a slot of its own, within a budget that starts now. */
+  private heavy<T>(fn: (budget: ExecutionBudget) => Promise<T>): Promise<T> {
+    const budget = new ExecutionBudget(this.limits.callTimeoutMs);
+    return this.calls.enter(budget, () => fn(budget));
+  }
+
+  /**
+   * Runs `fn` on the state at a block, held for it. Recent blocks answer at once; older
+   * ones are rebuilt, which is a read that can take long.
+   */
   private async withState<T>(ref: BlockRef, fn: (state: StateReader) => T): Promise<T> {
-    const view = await this.chain.stateAt(this.resolve(ref)!, new ExecutionBudget(this.limits.callTimeoutMs));
-    try {
-      return fn(view.state);
-    } finally {
-      view.release();
-    }
+    const seq = this.resolve(ref)!;
+    const run = async (budget: ExecutionBudget) => {
+      const view = await this.chain.stateAt(seq, budget);
+      try {
+        return fn(view.state);
+      } finally {
+        view.release();
+      }
+    };
+    return this.chain.history.covers(seq) ? run(new ExecutionBudget(this.limits.callTimeoutMs)) : this.heavy(run);
   }
 
   private async transaction(hash: string): Promise<unknown> {
@@ -154,16 +168,9 @@ export class Reads {
     return index === undefined ? undefined : { stored, index };
   }
 
-  private async logs(filter: LogFilter): Promise<unknown[]> {
+  private async logs(filter: LogFilter, budget: ExecutionBudget): Promise<unknown[]> {
     const { logsBlockRange, logsMaxResults, filterMaxCriteria } = this.limits;
-    if (filter.addresses.length > filterMaxCriteria) {
-      throw new EnclaveFailure('limitExceeded', `too many addresses in filter: ${filter.addresses.length}, at most ${filterMaxCriteria}`);
-    }
-    const topicCount = filter.topics.reduce((n, t) => n + (t?.length ?? 0), 0);
-    if (topicCount > filterMaxCriteria) {
-      throw new EnclaveFailure('limitExceeded', `too many topics in filter: ${topicCount}, at most ${filterMaxCriteria}`);
-    }
-    const budget = new ExecutionBudget(this.limits.callTimeoutMs);
+    const matcher = new LogMatcher(filter, filterMaxCriteria);
     let from: number;
     let to: number;
     if (filter.blockHash) {
@@ -176,14 +183,12 @@ export class Reads {
       from = this.resolve(filter.fromBlock ?? 'latest', false) ?? Infinity;
       to = Math.min(this.resolve(filter.toBlock ?? 'latest', false) ?? head, head);
       if (from === Infinity) return [];
-      if (from > to) throw invalidParams(`invalid block range params: fromBlock ${from} is after toBlock ${to}`);
+      if (from > to) throw invalidParams(`invalid block range params: fromBlock 0x${from.toString(16)} is after toBlock 0x${to.toString(16)}`);
       if (to - from + 1 > logsBlockRange) {
         throw new EnclaveFailure('limitExceeded', `block range too large: ${to - from + 1} blocks, at most ${logsBlockRange} per query`);
       }
     }
-    const candidates = this.candidateBlocks(filter, from, to);
-    const addresses = filter.addresses.length ? new Set(filter.addresses) : undefined;
-    const topics = filter.topics.map((t) => (t && t.length ? new Set(t) : null));
+    const candidates = await this.candidateBlocks(filter, from, to, budget);
     const out: unknown[] = [];
     for (const seq of candidates) {
       const s = this.chain.stored(seq);
@@ -192,8 +197,7 @@ export class Reads {
         const txHash = bytesToHex(s.block.transactions[txIndex]!.hash());
         for (const log of r.logs) {
           const index = logIndex++;
-          if (addresses && !addresses.has(bytesToHex(log[0]))) continue;
-          if (topics && !matchTopics(topics, log[1])) continue;
+          if (!matcher.matches(bytesToHex(log[0]), log[1])) continue;
           out.push(formatLog(log, s.block, txHash, txIndex, index));
         }
       });
@@ -205,11 +209,16 @@ export class Reads {
   }
 
   /** Blocks that may hold matching logs, from the keyed log index (no block is decrypted for nothing). */
-  private candidateBlocks(filter: LogFilter, from: number, to: number): number[] {
+  private async candidateBlocks(filter: LogFilter, from: number, to: number, budget: ExecutionBudget): Promise<number[]> {
     const limit = this.limits.logsBlockRange + 1;
-    const union = (keys: string[]) => {
+    // One index query per distinct key (a key listed twice is looked up once), yielding
+    // between them: a filter of many keys costs its keys, within the read's budget.
+    const union = async (keys: string[]) => {
       const set = new Set<number>();
-      for (const k of keys) for (const seq of this.chain.ledger.seqsWithLogKey(hexToBytes(k as `0x${string}`), from, to, limit)) set.add(seq);
+      for (const k of new Set(keys)) {
+        for (const seq of this.chain.ledger.seqsWithLogKey(hexToBytes(k as `0x${string}`), from, to, limit)) set.add(seq);
+        await budget.tick();
+      }
       return set;
     };
     let result: Set<number> | undefined;
@@ -217,14 +226,15 @@ export class Reads {
     if (filter.addresses.length) constraints.push(filter.addresses);
     for (const t of filter.topics) if (t && t.length) constraints.push(t);
     for (const keys of constraints) {
-      const set = union(keys);
+      const set = await union(keys);
       result = result ? new Set([...result].filter((s) => set.has(s))) : set;
+      if (result.size === 0) break;
     }
     const seqs = result ? [...result] : this.chain.ledger.seqsWithLogKey('any', from, to, limit);
     return seqs.sort((a, b) => a - b);
   }
 
-  private feeHistory(count: number, newest: BlockRef, percentiles: number[]) {
+  private async feeHistory(count: number, newest: BlockRef, percentiles: number[], budget: ExecutionBudget) {
     const { feeHistoryMaxBlocks, feeHistoryMaxPercentiles } = this.limits;
     if (count > feeHistoryMaxBlocks) throw invalidParams(`invalid argument 0 (blockCount): at most ${feeHistoryMaxBlocks} blocks`);
     if (percentiles.length > feeHistoryMaxPercentiles) {
@@ -248,6 +258,8 @@ export class Reads {
       baseFees.push(bigIntToHex(h.baseFeePerGas ?? 0n));
       ratios.push(Number(h.gasUsed) / Number(h.gasLimit));
       if (percentiles.length) rewards.push(rewardPercentiles(block, receipts.map((r) => r.gasUsed), percentiles));
+      // Blocks beyond the cache are decrypted and decoded: yield between them, within the budget.
+      await budget.tick();
     }
     baseFees.push(bigIntToHex(n ? this.chain.stored(last).block.header.calcNextBaseFee() : 0n));
     const result: Record<string, unknown> = {
@@ -328,8 +340,11 @@ export class Reads {
           try {
             return await lease.simulate(this.buildCallTx(request, gasLimit, block), view.state, block);
           } catch (err) {
-            if (err instanceof EnclaveFailure) throw err;
-            throw invalidInput(cleanVmMessage(err));
+            // ethereumjs refuses a transaction with an EthereumJSError naming the reason
+            // (intrinsic gas, funds); anything else is a failure of ours, answered as
+            // internal without its message.
+            if (err instanceof EthereumJSError) throw invalidInput(cleanVmMessage(err));
+            throw err;
           }
         });
       } finally {
@@ -362,8 +377,9 @@ export class Reads {
         try {
           return !(await execute(gas)).execResult.exceptionError;
         } catch (err) {
-          if (err instanceof ExecutionAborted) throw err;
-          return false; // below intrinsic gas
+          // Refused by ethereumjs (below intrinsic gas): this amount is too low; anything else ends the search.
+          if (err instanceof EnclaveFailure && err.kind === 'invalidInput' && !(err instanceof ExecutionAborted)) return false;
+          throw err;
         }
       };
       // As geth: the used gas plus refunds and the call stipend, with 1/64 held back per call
@@ -383,16 +399,6 @@ export class Reads {
       return hi;
     });
   }
-}
-
-function matchTopics(filter: (Set<string> | null)[], topics: Uint8Array[]): boolean {
-  for (let i = 0; i < filter.length; i++) {
-    const wanted = filter[i];
-    if (!wanted) continue;
-    const topic = topics[i];
-    if (!topic || !wanted.has(bytesToHex(topic))) return false;
-  }
-  return true;
 }
 
 function rewardPercentiles(block: Block, gasUsed: bigint[], percentiles: number[]): string[] {

@@ -10,12 +10,15 @@ const SLICE_MS = 1;
  * The wall-clock budget of one read (an eth_call, a whole eth_estimateGas search, a
  * log query, an archive rebuild). Work that can run long calls `tick` every so often:
  * past the deadline it throws geth's "execution aborted" error; past the end of its
- * time slice it yields to the event loop, so a read never holds block production.
- * The EVM's opcode loop calls it every few thousand steps (see syncOpcodeLoop).
+ * time slice it yields to the event loop, so a read does not hold block production.
+ * The EVM's opcode loop calls it every few thousand opcodes (see syncOpcodeLoop); a
+ * precompile runs whole between two checks.
  */
 export class ExecutionBudget {
   readonly deadline: number;
   private sliceEnd: number;
+  /** Opcodes run since the last check (the opcode loop counts them). */
+  steps = 0;
 
   constructor(private readonly timeoutMs: number) {
     const now = performance.now();

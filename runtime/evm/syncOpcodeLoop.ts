@@ -27,8 +27,7 @@ type Interpreter = {
 type Run = (this: Interpreter, code: Uint8Array, opts?: { pc?: number }) => Promise<{ runState: RunState; exceptionError?: unknown }>;
 
 let installed = false;
-/** Opcodes run by every loop, nested frames included: a call's budget is checked every CHECK_EVERY of them. */
-let steps = 0;
+/** A call's budget is checked every CHECK_EVERY opcodes it runs, nested frames included. */
 const CHECK_EVERY = 4096;
 
 /**
@@ -78,6 +77,8 @@ export async function installSyncOpcodeLoop(): Promise<void> {
     let err: unknown;
     let cachedOpcodes: OpEntry[] | undefined;
     let doJumpAnalysis = true;
+    // Calls run with a budget (blocks without one); frames of one call share it.
+    const budget = this._evm.executionBudget;
     while (runState.programCounter < runState.code.length) {
       const programCounter = runState.programCounter;
       let opCode: number;
@@ -98,11 +99,10 @@ export async function installSyncOpcodeLoop(): Promise<void> {
         opCode = opCodeObj.opcodeInfo.code;
       }
       runState.opCode = opCode;
-      if (++steps === CHECK_EVERY) {
-        steps = 0;
+      if (budget !== undefined && ++budget.steps === CHECK_EVERY) {
+        budget.steps = 0;
         // Outside the try: an aborted call is not an EVM exception, it ends the whole call.
-        const budget = this._evm.executionBudget;
-        if (budget !== undefined) await budget.tick();
+        await budget.tick();
       }
       try {
         const opEntry = opCodeObj ?? this.lookupOpInfo(opCode);

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
-import { fsyncDir, writeFileOnce } from './atomicFile.ts';
+import { fsyncDir, mkdirDurable, writeFileOnce } from './atomicFile.ts';
 import { configure, RowWriter, type SealedAppend, type SealedSnapshot } from './LedgerRows.ts';
 import { LedgerCorruptError, LedgerError } from './errors.ts';
 
@@ -259,7 +259,7 @@ export class Ledger {
     if (opts.platformSecret.length !== 32) throw new LedgerError('platform secret must be 32 bytes');
     if (!fs.existsSync(dir)) {
       if (!opts.create) throw new LedgerError(`data directory ${dir} does not exist`);
-      fs.mkdirSync(dir, { recursive: true, mode: DIR_MODE });
+      mkdirDurable(dir, DIR_MODE);
     }
     protectDirectory(dir);
     const dbPath = path.join(dir, DB_FILE);

@@ -49,3 +49,20 @@ export function fsyncDir(dir: string): void {
     fs.closeSync(fd);
   }
 }
+
+/**
+ * Creates `dir` and any missing parents with `mode`, and makes their names durable:
+ * the parent of each directory created is fsynced (as writeFileOnce does for a file), so
+ * that a crash cannot lose the directory and the key files already synced inside it.
+ * Returns whether anything was created.
+ */
+export function mkdirDurable(dir: string, mode: number): boolean {
+  const first = fs.mkdirSync(dir, { recursive: true, mode });
+  if (first === undefined) return false;
+  const top = path.resolve(first);
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    fsyncDir(path.dirname(d));
+    if (d === top || d === path.dirname(d)) break;
+  }
+  return true;
+}

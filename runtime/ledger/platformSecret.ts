@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { writeFileOnce } from './atomicFile.ts';
+import { mkdirDurable, writeFileOnce } from './atomicFile.ts';
 import { LedgerError } from './errors.ts';
 
 const SECRET_BYTES = 32;
@@ -28,7 +28,7 @@ export function platformSecretFile(): string {
  */
 export function loadPlatformSecret(file: string = platformSecretFile()): Buffer {
   if (!fs.existsSync(file)) {
-    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    mkdirDurable(path.dirname(file), 0o700);
     writeFileOnce(file, randomBytes(SECRET_BYTES), 0o600); // false = someone else created it first; read theirs
   }
   // Mode and contents from one open file, so the file checked is the file read.

@@ -130,7 +130,7 @@ describe('call limits', () => {
     const messages = many.map((a: any) => a.error?.message);
     assert.deepEqual(messages.slice(0, 3), ['execution aborted (timeout = 300ms)', 'execution aborted (timeout = 300ms)', 'execution aborted (timeout = 300ms)']);
     assert.equal(many[3].error.code, -32005);
-    assert.match(many[3].error.message, /^too many calls: 1 running and 2 waiting/);
+    assert.match(many[3].error.message, /^too many reads in progress: 1 running and 2 waiting/);
     assert.equal((await rpc(node.url, 'eth_call', [{ to: '0x0000000000000000000000000000000000000001', data: '0x' }])).result, '0x');
   });
 });

@@ -166,4 +166,22 @@ describe('transaction pool', () => {
     assert.equal(log.txs - before, count);
     assert.equal((await rpc(node.url, 'eth_getTransactionCount', [from, 'latest'])).result, `0x${count.toString(16)}`);
   });
+
+  test('concurrent eth_sendTransaction from one account get consecutive nonces and all succeed', async () => {
+    const from = new Wallet(DEV_KEY_1).address;
+    const start = Number((await rpc(node.url, 'eth_getTransactionCount', [from, 'pending'])).result);
+    // Without gas: each send estimates first, then takes its turn for a nonce.
+    const body = Array.from({ length: 8 }, (_, id) => ({ jsonrpc: '2.0', id, method: 'eth_sendTransaction', params: [{ from, to: DEAD, value: '0x1' }] }));
+    const res = await fetch(node.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const answers = (await res.json()) as { result?: string; error?: unknown }[];
+    const hashes = answers.map((a) => {
+      assert.ok(a.result, JSON.stringify(a.error));
+      return a.result!;
+    });
+    const nonces = await Promise.all(hashes.map(async (h) => Number((await receipt(node.url, h)) && (await rpc(node.url, 'eth_getTransactionByHash', [h])).result.nonce)));
+    assert.deepEqual(
+      nonces.sort((a, b) => a - b),
+      Array.from({ length: 8 }, (_, i) => start + i),
+    );
+  });
 });

@@ -223,3 +223,38 @@ describe('reset', () => {
     assert.equal(fs.existsSync(path.join(root, 'data')), false, 'nothing was created');
   });
 });
+
+describe('directory durability', { skip: process.platform === 'linux' ? false : 'names fsynced descriptors through /proc/self/fd' }, () => {
+  /** The directories (and files) `fn` fsyncs through node:fs, by their paths. */
+  function fsynced(fn: () => void): string[] {
+    const synced: string[] = [];
+    const real = fs.fsyncSync;
+    fs.fsyncSync = (fd: number) => {
+      synced.push(fs.readlinkSync(`/proc/self/fd/${fd}`));
+      real(fd);
+    };
+    try {
+      fn();
+    } finally {
+      fs.fsyncSync = real;
+    }
+    return synced;
+  }
+
+  test('the parent of every directory created for the platform secret or the data is fsynced', () => {
+    const root = fs.realpathSync(tmp());
+    let secret: Buffer = Buffer.alloc(0);
+    const synced = fsynced(() => {
+      secret = loadPlatformSecret(path.join(root, 'home', '.conclave', 'platform-secret'));
+      Ledger.open(path.join(root, 'a', 'b', 'data'), { platformSecret: secret, create: true }).close();
+    });
+    for (const dir of [root, path.join(root, 'home'), path.join(root, 'a'), path.join(root, 'a', 'b')]) {
+      assert.ok(synced.includes(dir), `${dir} fsynced after a directory was created in it (${synced.join(', ')})`);
+    }
+    assert.ok(synced.includes(path.join(root, 'home', '.conclave')), 'and the key file\'s directory after it was linked');
+
+    // Nothing new to create: no parent is synced again.
+    const again = fsynced(() => loadPlatformSecret(path.join(root, 'home', '.conclave', 'platform-secret')));
+    assert.deepEqual(again, []);
+  });
+});

@@ -442,22 +442,210 @@ test('WebSocket connection limit: further upgrades get 503, the node keeps servi
   }
 });
 
-test('in-flight requests per WebSocket: over the limit -32005 with the id, the connection keeps serving', async () => {
-  const local = await startRpcServer({ host: '127.0.0.1', port: 0, methods, services: { greeting: 'x' }, log, maxWsInFlight: 2 });
+/** Sends a batch on an open WebSocket and waits for its answer (the array that starts with its first id). */
+function wsBatch(ws: WebSocket, batch: Record<string, unknown>[]): Promise<any[]> {
+  return new Promise((resolve) => {
+    const onMessage = (data: RawData) => {
+      const m = JSON.parse(data.toString());
+      if (!Array.isArray(m) || m[0]?.id !== batch[0]!.id) return;
+      ws.off('message', onMessage);
+      resolve(m);
+    };
+    ws.on('message', onMessage);
+    ws.send(JSON.stringify(batch));
+  });
+}
+
+const slowItem = (id: number, ms = 300) => ({ jsonrpc: '2.0', id, method: 'slow', params: [ms] });
+
+test('in-flight requests per WebSocket: a batch of N counts N; over the limit -32005 with the id, the connection keeps serving', async () => {
+  const local = await startRpcServer({ host: '127.0.0.1', port: 0, methods, services: { greeting: 'x' }, log, maxWsInFlight: 3 });
   try {
     const { ws } = await tryWs(local.wsUrl);
-    const slow1 = wsCall(ws!, { jsonrpc: '2.0', id: 1, method: 'slow', params: [150] });
-    const slow2 = wsCall(ws!, { jsonrpc: '2.0', id: 2, method: 'slow', params: [150] });
-    const over = await wsCall(ws!, { jsonrpc: '2.0', id: 3, method: 'echo' });
-    assert.deepEqual(over, { jsonrpc: '2.0', id: 3, error: { code: -32005, message: 'too many requests in flight on this connection: at most 2' } });
-    // A batch counts as one message; each of its requests gets the error, notifications nothing.
-    const overBatch = new Promise<any>((r) => ws!.once('message', (d) => r(JSON.parse(d.toString()))));
-    ws!.send(JSON.stringify([{ jsonrpc: '2.0', id: 4, method: 'echo' }, { jsonrpc: '2.0', method: 'echo' }]));
-    assert.deepEqual(await overBatch, [{ jsonrpc: '2.0', id: 4, error: over.error }]);
-    assert.equal((await slow1).result, 150);
-    assert.equal((await slow2).result, 150);
-    assert.deepEqual((await wsCall(ws!, { jsonrpc: '2.0', id: 5, method: 'echo', params: ['again'] })).result, ['again']);
+    const slowBatch = wsBatch(ws!, [slowItem(1), slowItem(2)]);
+    const slow3 = wsCall(ws!, slowItem(3));
+    const over = await wsCall(ws!, { jsonrpc: '2.0', id: 4, method: 'echo' });
+    const busy = { code: -32005, message: 'too many requests in flight on this connection: at most 3' };
+    assert.deepEqual(over, { jsonrpc: '2.0', id: 4, error: busy });
+    // Refused whole: each of its requests gets the error, notifications nothing.
+    assert.deepEqual(await wsBatch(ws!, [{ jsonrpc: '2.0', id: 5, method: 'echo' }, { jsonrpc: '2.0', method: 'echo' }]), [{ jsonrpc: '2.0', id: 5, error: busy }]);
+    assert.deepEqual((await slowBatch).map((a) => a.result), [300, 300]);
+    assert.equal((await slow3).result, 300);
+    // A batch larger than the limit never fits, even on an idle connection.
+    const four = [6, 7, 8, 9].map((id) => ({ jsonrpc: '2.0', id, method: 'echo' }));
+    assert.deepEqual((await wsBatch(ws!, four)).map((a) => a.error), [busy, busy, busy, busy]);
+    // Three fit: the whole limit is free again.
+    assert.deepEqual((await wsBatch(ws!, four.slice(0, 3))).map((a) => a.result), [[], [], []]);
+    assert.deepEqual((await wsCall(ws!, { jsonrpc: '2.0', id: 10, method: 'echo', params: ['again'] })).result, ['again']);
     ws!.close();
+  } finally {
+    await local.close();
+  }
+});
+
+test('in-flight requests on the node: HTTP and WebSocket share one limit, batch items counted; -32005 (HTTP 503) when full', async () => {
+  const local = await startRpcServer({ host: '127.0.0.1', port: 0, methods, services: { greeting: 'x' }, log, maxRequestsInFlight: 4 });
+  try {
+    const busy = { code: -32005, message: 'too many requests in flight on this node: at most 4' };
+    const { ws } = await tryWs(local.wsUrl);
+    const httpBatch = rawPost(local.url, JSON.stringify([slowItem(1, 400), slowItem(2, 400), slowItem(3, 400)]));
+    const wsSlow = wsCall(ws!, slowItem(4, 400));
+    await untilRefused(local.url, JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'echo' }));
+    // Full: four requests in flight over two transports.
+    const overWs = await wsCall(ws!, { jsonrpc: '2.0', id: 5, method: 'echo' });
+    assert.deepEqual(overWs, { jsonrpc: '2.0', id: 5, error: busy });
+    const overHttp = await rawPost(local.url, JSON.stringify({ jsonrpc: '2.0', id: 6, method: 'echo' }));
+    assert.equal(overHttp.status, 503);
+    assert.deepEqual(overHttp.json, { jsonrpc: '2.0', id: 6, error: busy });
+    const overBatch = await rawPost(local.url, JSON.stringify([{ jsonrpc: '2.0', id: 7, method: 'echo' }, { jsonrpc: '2.0', id: 8, method: 'echo' }]));
+    assert.equal(overBatch.status, 503);
+    assert.deepEqual(overBatch.json, [{ jsonrpc: '2.0', id: 7, error: busy }, { jsonrpc: '2.0', id: 8, error: busy }]);
+    // A message that is not JSON runs nothing, so it is still answered.
+    assert.equal((await rawPost(local.url, '{')).json.error.code, -32700);
+
+    assert.deepEqual((await httpBatch).json.map((a: any) => a.result), [400, 400, 400]);
+    assert.equal((await wsSlow).result, 400);
+    // Freed: a batch of four fits again.
+    const four = [1, 2, 3, 4].map((id) => ({ jsonrpc: '2.0', id, method: 'echo' }));
+    const again = await rawPost(local.url, JSON.stringify(four));
+    assert.equal(again.status, 200);
+    assert.equal(again.json.length, 4);
+    assert.deepEqual((await wsCall(ws!, { jsonrpc: '2.0', id: 9, method: 'echo', params: ['ws'] })).result, ['ws']);
+    ws!.close();
+  } finally {
+    await local.close();
+  }
+});
+
+/** Posts `body` until the node refuses it with 503 (the test has filled a limit by other means). */
+async function untilRefused(url: string, body: string): Promise<void> {
+  let status = 0;
+  for (let i = 0; i < 100 && status !== 503; i++) {
+    status = (await rawPost(url, body)).status;
+    if (status !== 503) await new Promise((r) => setTimeout(r, 5));
+  }
+  assert.equal(status, 503, 'the limit was reached');
+}
+
+/** Opens a raw connection, sends a POST's headers and `first` bytes of its body; the rest is the caller's to send. */
+async function startPost(port: number, headers: string, first: string): Promise<{ socket: Socket; answer: Promise<string> }> {
+  const socket = netConnect(port, '127.0.0.1');
+  await new Promise((r) => socket.once('connect', r));
+  let text = '';
+  socket.on('data', (d) => (text += d));
+  socket.on('error', () => {});
+  const answer = new Promise<string>((resolve) => {
+    socket.on('data', () => {
+      const end = text.indexOf('\r\n\r\n');
+      const length = /content-length: (\d+)/i.exec(text);
+      if (end >= 0 && length && text.length >= end + 4 + Number(length[1])) resolve(text);
+    });
+    socket.on('close', () => resolve(text));
+  });
+  socket.write(`POST / HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\n${headers}\r\n${first}`);
+  return { socket, answer };
+}
+
+test('request bytes buffered on the node: a body that does not fit gets 503 and -32005; room frees when a body is answered', async () => {
+  const local = await startRpcServer({ host: '127.0.0.1', port: 0, methods, services: { greeting: 'x' }, log, maxBodyBytes: 6000, maxBufferedBytes: 10_000 });
+  const busy = { code: -32005, message: 'too many request bytes buffered on this node: at most 10000' };
+  const held: Socket[] = [];
+  try {
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'echo', params: ['x'.repeat(5900)] });
+    assert.ok(body.length <= 6000 && body.length > 5000);
+    // An announced body is reserved whole, before its bytes arrive.
+    const slow = await startPost(local.port, `content-length: ${body.length}\r\n`, body.slice(0, 10));
+    held.push(slow.socket);
+    await untilRefused(local.url, body);
+    const refused = await rawPost(local.url, body);
+    assert.equal(refused.status, 503);
+    assert.deepEqual(refused.json, { jsonrpc: '2.0', id: null, error: busy });
+    // Smaller bodies still fit beside it.
+    assert.deepEqual((await rawPost(local.url, ECHO)).json.result, ['read']);
+
+    // A chunked body takes its share as it arrives: past the room left, 503.
+    const chunked = await startPost(local.port, 'transfer-encoding: chunked\r\n', '');
+    held.push(chunked.socket);
+    const chunk = 'x'.repeat(3000);
+    chunked.socket.write(`${chunk.length.toString(16)}\r\n${chunk}\r\n`);
+    chunked.socket.write(`${chunk.length.toString(16)}\r\n${chunk}\r\n`);
+    const chunkedAnswer = await chunked.answer;
+    assert.match(chunkedAnswer, /^HTTP\/1\.1 503 /);
+    assert.ok(chunkedAnswer.includes(JSON.stringify(busy)), chunkedAnswer);
+
+    // The held body completes and is answered; its room is free again.
+    slow.socket.write(body.slice(10));
+    assert.match(await slow.answer, /^HTTP\/1\.1 200 /);
+    let status = 0;
+    for (let i = 0; i < 50 && status !== 200; i++) {
+      status = (await rawPost(local.url, body)).status;
+      if (status !== 200) await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.equal(status, 200);
+  } finally {
+    for (const s of held) s.destroy();
+    await local.close();
+  }
+});
+
+test('request bytes buffered on the node: WebSocket messages count while answered, and a client that drops its body frees its share', async () => {
+  const local = await startRpcServer({ host: '127.0.0.1', port: 0, methods, services: { greeting: 'x' }, log, maxBodyBytes: 6000, maxBufferedBytes: 10_000 });
+  try {
+    const busy = { code: -32005, message: 'too many request bytes buffered on this node: at most 10000' };
+    const { ws } = await tryWs(local.wsUrl);
+    const pad = 'x'.repeat(5000);
+    const slow = wsCall(ws!, { jsonrpc: '2.0', id: 1, method: 'slow', params: [300, pad] });
+    const over = await wsCall(ws!, { jsonrpc: '2.0', id: 2, method: 'slow', params: [1, pad] });
+    assert.deepEqual(over, { jsonrpc: '2.0', id: 2, error: busy });
+    assert.equal((await slow).result, 300);
+    assert.equal((await wsCall(ws!, { jsonrpc: '2.0', id: 3, method: 'slow', params: [1, pad] })).result, 1);
+
+    // A client that announces a body and goes away leaves nothing reserved.
+    const gone = await startPost(local.port, 'content-length: 6000\r\n', '{');
+    gone.socket.destroy();
+    let status = 0;
+    for (let i = 0; i < 50 && status !== 200; i++) {
+      status = (await rawPost(local.url, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'echo', params: [pad] }))).status;
+      if (status !== 200) await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.equal(status, 200);
+    ws!.close();
+  } finally {
+    await local.close();
+  }
+});
+
+test('a WebSocket client that does not read its answers is closed (1008 with a reason) once 64 MB are unsent; the node keeps serving', async () => {
+  const big = 'y'.repeat(1024 * 1024);
+  const local = await startRpcServer({
+    host: '127.0.0.1',
+    port: 0,
+    methods: { ...methods, big: { status: 'supported', handler: () => big } },
+    services: { greeting: 'x' },
+    log,
+  });
+  try {
+    const { ws } = await tryWs(local.wsUrl);
+    let answers = 0;
+    ws!.on('message', () => answers++);
+    const closed = new Promise<{ code: number; reason: string }>((r) => ws!.once('close', (code, reason) => r({ code, reason: reason.toString() })));
+    ws!.pause();
+    const warned = () => logged.some((l) => l.msg === 'websocket client not reading, closing it');
+    // 120 answers of 1 MB: more than 64 MB plus what the sockets' kernel buffers hold.
+    for (let id = 0; id < 120 && !warned(); id++) {
+      ws!.send(JSON.stringify({ jsonrpc: '2.0', id, method: 'big' }));
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    await until(warned, 'the node gave up on the client');
+    ws!.resume();
+    const { code, reason } = await closed;
+    assert.equal(code, 1008);
+    assert.equal(reason, 'not reading: over 67108864 bytes of answers unsent');
+    assert.ok(answers >= 64 && answers < 120, `${answers} answers sent before closing`);
+    await until(() => local.connections() === 0, 'connection gone');
+    const other = await tryWs(local.wsUrl);
+    assert.deepEqual((await wsCall(other.ws!, { jsonrpc: '2.0', id: 1, method: 'echo', params: ['ok'] })).result, ['ok']);
+    other.ws!.close();
   } finally {
     await local.close();
   }
@@ -536,13 +724,12 @@ test('oversized headers get 431; Expect: 100-continue with an oversized body get
 
 test('refuseMessage answers each request of a refused message with its id', () => {
   const err = new LimitExceededError('busy');
-  assert.equal(refuseMessage('{"id":7,"method":"x"}', err), '{"jsonrpc":"2.0","id":7,"error":{"code":-32005,"message":"busy"}}');
-  assert.equal(refuseMessage('{"method":"x"}', err), undefined, 'notification');
+  assert.equal(refuseMessage({ id: 7, method: 'x' }, err), '{"jsonrpc":"2.0","id":7,"error":{"code":-32005,"message":"busy"}}');
+  assert.equal(refuseMessage({ method: 'x' }, err), undefined, 'notification');
   assert.equal(
-    refuseMessage('[{"id":"a","method":"x"},{"method":"y"},5]', err),
+    refuseMessage([{ id: 'a', method: 'x' }, { method: 'y' }, 5], err),
     '[{"jsonrpc":"2.0","id":"a","error":{"code":-32005,"message":"busy"}},{"jsonrpc":"2.0","id":null,"error":{"code":-32005,"message":"busy"}}]',
   );
-  assert.equal(JSON.parse(refuseMessage('{', err)!).error.code, -32700);
 });
 
 test('after a 413 the node drains a bounded amount, then closes the connection', async () => {

@@ -315,7 +315,7 @@ const MALFORMED: [string, unknown, RegExp][] = [
   ['init without limits', { type: 'init', id: 1, config: { ...goodConfig, limits: undefined } }, /^init\.config\.limits: object expected$/],
   ['init with a limit missing', { type: 'init', id: 1, config: { ...goodConfig, limits: { ...DEFAULT_ENCLAVE_LIMITS, poolSlots: undefined } } }, /^init\.config\.limits\.poolSlots: integer expected$/],
   ['init with a negative limit', { type: 'init', id: 1, config: { ...goodConfig, limits: { ...DEFAULT_ENCLAVE_LIMITS, logsBlockRange: -1 } } }, /^init\.config\.limits\.logsBlockRange: -1 is out of range/],
-  ['init with a limit above the message bound', { type: 'init', id: 1, config: { ...goodConfig, limits: { ...DEFAULT_ENCLAVE_LIMITS, filterMaxCriteria: MESSAGE_BOUNDS.filterCriteria + 1 } } }, /^init\.config\.limits\.filterMaxCriteria: 100001 is out of range 0\.\.100000$/],
+  ['init with a limit above the message bound', { type: 'init', id: 1, config: { ...goodConfig, limits: { ...DEFAULT_ENCLAVE_LIMITS, filterMaxCriteria: MESSAGE_BOUNDS.filterCriteria + 1 } } }, /^init\.config\.limits\.filterMaxCriteria: 100001 is out of range 1\.\.100000$/],
   ['init with a number gas cap', { type: 'init', id: 1, config: { ...goodConfig, limits: { ...DEFAULT_ENCLAVE_LIMITS, rpcGasCap: 50_000_000 } } }, /^init\.config\.limits\.rpcGasCap: bigint expected$/],
   // submit
   ['submit without bytes', { type: 'submit', id: 1 }, /^submit\.raw: missing$/],
@@ -441,6 +441,17 @@ test('schema: malformed messages of every kind are refused, naming the field', (
   assert.ok(checkInbound({ type: 'x'.repeat(500), id: 1 })!.length < 100);
 });
 
+test('schema: every count and duration budget of init is at least 1, the gas cap at least 21000', () => {
+  for (const key of SCHEMA_KINDS.limits) {
+    const zero = key === 'rpcGasCap' ? 20_999n : 0;
+    const reason = checkInbound({ type: 'init', id: 1, config: { ...goodConfig, limits: { ...DEFAULT_ENCLAVE_LIMITS, [key]: zero } } });
+    const floor = key === 'rpcGasCap' ? '21000' : '1';
+    assert.equal(reason?.startsWith(`init.config.limits.${key}: ${zero} is out of range ${floor}..`), true, `${key} = ${zero}: ${reason}`);
+    const least = key === 'rpcGasCap' ? 21_000n : 1;
+    assert.equal(checkInbound({ type: 'init', id: 1, config: { ...goodConfig, limits: { ...DEFAULT_ENCLAVE_LIMITS, [key]: least } } }), undefined, `${key} = ${least}`);
+  }
+});
+
 test('schema: checking a typical submit or read costs a few microseconds', (t) => {
   const raw = bytes(110);
   const samples: [string, unknown][] = [
@@ -500,6 +511,7 @@ test('enclave worker: malformed messages of every kind are refused with invalidP
   const config: EnclaveConfig = { ...goodConfig, dataDir: home.dataDir, devAccounts: 2, devBalance: 10n ** 18n };
   await refused('init naming a platform secret file', { type: 'init', config: { ...config, platformSecretFile: home.secretFile } }, /^init\.config\.platformSecretFile: unknown field$/);
   await refused('init with a negative limit', { type: 'init', config: { ...config, limits: { ...DEFAULT_ENCLAVE_LIMITS, poolSlots: -1 } } }, /poolSlots/);
+  await refused('init with a zero budget', { type: 'init', config: { ...config, limits: { ...DEFAULT_ENCLAVE_LIMITS, maxConcurrentCalls: 0 } } }, /^init\.config\.limits\.maxConcurrentCalls: 0 is out of range 1\.\./);
   assert.equal(existsSync(home.dataDir), false, 'a refused init created nothing');
   const early = await ask({ type: 'read', caller: NOBODY, query: { kind: 'blockNumber' } }).catch((e: unknown) => e);
   assert.ok(early instanceof EnclaveReplyError);

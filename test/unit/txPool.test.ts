@@ -207,7 +207,11 @@ test('pool: the followed accounts are bounded (least recently used go), senders 
   const pool = poolWith({}, { now: 0 }, 4);
   const addr = (i: number) => `0x${i.toString(16).padStart(40, '0')}`;
   pool.admit(tx(1n, { sender: B })); // B has a queued transaction: it stays
-  const follow = (...i: number[]) => pool.update({ accounts: i.map((n) => [addr(n), 0n, 0n]), baseFee: 7n, dropped: [] }, () => true);
+  // The pool asked for exactly the accounts of each report.
+  const follow = (...i: number[]) => {
+    const asked = new Set(i.map(addr));
+    return pool.update({ accounts: i.map((n) => [addr(n), 0n, 0n]), baseFee: 7n, dropped: [] }, (a) => asked.has(a));
+  };
   assert.deepEqual(follow(1, 2), []);
   pool.nextNonce(A); // A used most recently
   assert.deepEqual(follow(3), [addr(1)], 'the least recently used account without transactions goes');
@@ -216,6 +220,9 @@ test('pool: the followed accounts are bounded (least recently used go), senders 
   for (let i = 10; i < 10_000; i++) follow(i);
   assert.equal(pool.followedCount, 4);
   assert.ok(pool.follows(B), 'a sender with a queued transaction is never dropped');
+  // Accounts just asked for stay, even beyond the bound, so the admissions waiting for them go on.
+  follow(20_000, 20_001, 20_002, 20_003, 20_004);
+  for (let i = 20_000; i <= 20_004; i++) assert.ok(pool.follows(addr(i)));
   // A report about an account the pool no longer follows (and did not ask for) is ignored.
   pool.update({ accounts: [[addr(1), 5n, 0n]], baseFee: 7n, dropped: [] });
   assert.equal(pool.follows(addr(1)), false);
