@@ -19,6 +19,7 @@ const LIMIT_OPTIONS: { flag: string; key: keyof EnclaveLimits; kind: Kind; descr
   { flag: 'txpool-account-queue', key: 'poolAccountQueued', kind: 'count', description: "one sender's transactions waiting for a nonce gap" },
   { flag: 'txpool-max-nonce-gap', key: 'poolMaxNonceGap', kind: 'count', description: "how far ahead of its sender's next nonce a transaction may be" },
   { flag: 'txpool-lifetime', key: 'poolQueuedLifetimeMs', kind: 'duration', description: 'how long a waiting transaction is kept (e.g. 3h)' },
+  { flag: 'txpool-followed-accounts', key: 'poolFollowedAccounts', kind: 'count', description: 'accounts whose nonce and balance the pool keeps (least recently used go)' },
   { flag: 'rpc-max-filters', key: 'maxFilters', kind: 'count', description: 'polling filters on the node' },
   { flag: 'rpc-max-filters-per-connection', key: 'maxFiltersPerConnection', kind: 'count', description: 'polling filters of one WebSocket connection' },
   { flag: 'rpc-filter-timeout', key: 'filterIdleMs', kind: 'duration', description: 'a filter not polled this long is removed (e.g. 5m)' },

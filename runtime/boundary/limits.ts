@@ -38,6 +38,12 @@ export interface EnclaveLimits {
   poolMaxNonceGap: number;
   /** Pool: how long a waiting (gapped) transaction is kept, in ms (geth Lifetime: 3 h). */
   poolQueuedLifetimeMs: number;
+  /**
+   * Pool: accounts it keeps a view of (nonce, balance), at most: pending-nonce queries for
+   * any address make it follow that address, so the least recently used go first;
+   * senders with transactions in the pool always stay.
+   */
+  poolFollowedAccounts: number;
   /** Polling filters on the node. */
   maxFilters: number;
   /** Polling filters created over one WebSocket connection (they end with it; HTTP filters count only towards maxFilters). */
@@ -73,6 +79,7 @@ export const DEFAULT_ENCLAVE_LIMITS: EnclaveLimits = {
   poolAccountQueued: 64,
   poolMaxNonceGap: 64,
   poolQueuedLifetimeMs: 3 * 60 * 60_000,
+  poolFollowedAccounts: 16_384,
   maxFilters: 10_000,
   maxFiltersPerConnection: 128,
   filterIdleMs: 5 * 60_000,

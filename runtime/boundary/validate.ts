@@ -172,6 +172,7 @@ const LIMITS: { [K in keyof EnclaveLimits]: Check } = {
   poolAccountQueued: count(),
   poolMaxNonceGap: count(),
   poolQueuedLifetimeMs: count(),
+  poolFollowedAccounts: count(),
   maxFilters: count(),
   maxFiltersPerConnection: count(),
   filterIdleMs: count(2 ** 31 - 1),

@@ -5,15 +5,8 @@ import type { Inspected } from './inspect.ts';
 /** The pool's budgets, from the enclave's limits. */
 export type PoolLimits = Pick<
   EnclaveLimits,
-  'poolSlots' | 'poolAccountPending' | 'poolAccountQueued' | 'poolMaxNonceGap' | 'poolQueuedLifetimeMs'
+  'poolSlots' | 'poolAccountPending' | 'poolAccountQueued' | 'poolMaxNonceGap' | 'poolQueuedLifetimeMs' | 'poolFollowedAccounts'
 >;
-
-/**
- * Accounts the pool keeps a view of, at most: pending-nonce queries for any address make
- * the pool follow it, so the least recently used go first. Senders with transactions in
- * the pool always stay (there are at most poolSlots of them).
- */
-export const FOLLOWED_ACCOUNTS = 16_384;
 
 /** geth's price bump: a replacement pays at least this much more (%) in fee cap and tip. */
 const PRICE_BUMP = 10n;
@@ -86,7 +79,6 @@ export class TxPool {
     private baseFee: bigint,
     private readonly limits: PoolLimits,
     private readonly now: () => number = Date.now,
-    private readonly maxFollowed = FOLLOWED_ACCOUNTS,
   ) {}
 
   /** Transactions here: pending (on the log) and queued (waiting for a nonce gap). */
@@ -281,7 +273,7 @@ export class TxPool {
    * them: dropping one would send the admission to ask again, and again).
    */
   private trim(asked: (address: string) => boolean): string[] {
-    let excess = this.accounts.size - this.maxFollowed;
+    let excess = this.accounts.size - this.limits.poolFollowedAccounts;
     const dropped: string[] = [];
     if (excess <= 0) return dropped;
     for (const address of this.accounts.keys()) {

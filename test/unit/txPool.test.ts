@@ -19,8 +19,8 @@ const tx = (nonce: bigint, over: Partial<Inspected> = {}): Inspected => {
 };
 const envelopeOf = (sender: string, nonce: bigint) => new TextEncoder().encode(`${sender}:${nonce}`);
 
-function poolWith(limits: Partial<PoolLimits> = {}, clock = { now: 0 }, maxFollowed?: number): TxPool {
-  const pool = new TxPool(30_000_000n, 7n, { ...DEFAULT_ENCLAVE_LIMITS, ...limits }, () => clock.now, maxFollowed);
+function poolWith(limits: Partial<PoolLimits> = {}, clock = { now: 0 }): TxPool {
+  const pool = new TxPool(30_000_000n, 7n, { ...DEFAULT_ENCLAVE_LIMITS, ...limits }, () => clock.now);
   pool.update({ accounts: [[A, 0n, RICH], [B, 0n, RICH]], baseFee: 7n, dropped: [] }, () => true);
   return pool;
 }
@@ -204,7 +204,7 @@ test('pool: queued transactions expire after poolQueuedLifetimeMs; pending ones 
 });
 
 test('pool: the followed accounts are bounded (least recently used go), senders with transactions stay', () => {
-  const pool = poolWith({}, { now: 0 }, 4);
+  const pool = poolWith({ poolFollowedAccounts: 4 });
   const addr = (i: number) => `0x${i.toString(16).padStart(40, '0')}`;
   pool.admit(tx(1n, { sender: B })); // B has a queued transaction: it stays
   // The pool asked for exactly the accounts of each report.
