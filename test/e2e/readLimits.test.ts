@@ -73,6 +73,14 @@ describe('read budgets', () => {
     await ok();
   });
 
+  test('a transaction index beyond any block (2^53 .. 2^64) answers null', async () => {
+    for (const index of ['0x20000000000000', '0xffffffffffffffff']) {
+      assert.equal((await rpc(node.url, 'eth_getTransactionByBlockNumberAndIndex', ['latest', index])).result, null);
+      const hash = (await rpc(node.url, 'eth_getBlockByNumber', ['latest', false])).result.hash;
+      assert.equal((await rpc(node.url, 'eth_getTransactionByBlockHashAndIndex', [hash, index])).result, null);
+    }
+  });
+
   test('eth_feeHistory: blocks and percentiles over their limits are refused with -32602', async () => {
     const blocks = await rpc(node.url, 'eth_feeHistory', ['0x9', 'latest', []]);
     assert.equal(blocks.error?.code, -32602);

@@ -11,6 +11,8 @@ export const eth_getTransactionByBlockHashAndIndex: MethodEntry<Services> = {
   handler(params, ctx) {
     const hash = param(params, 0, 'hash', parseHash);
     const index = param(params, 1, 'index', parseUint64);
+    // No block holds that many transactions.
+    if (index > BigInt(Number.MAX_SAFE_INTEGER)) return null;
     return read(ctx, { kind: 'transactionByBlockAndIndex', block: { hash }, index: Number(index) });
   },
 };

@@ -11,6 +11,8 @@ export const eth_getTransactionByBlockNumberAndIndex: MethodEntry<Services> = {
   handler(params, ctx) {
     const block = param(params, 0, 'block', parseBlockTag);
     const index = param(params, 1, 'index', parseUint64);
+    // No block holds that many transactions.
+    if (index > BigInt(Number.MAX_SAFE_INTEGER)) return null;
     return read(ctx, { kind: 'transactionByBlockAndIndex', block, index: Number(index) });
   },
 };
