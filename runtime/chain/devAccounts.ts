@@ -59,7 +59,10 @@ export class DevAccounts {
     try {
       return wallet.signingKey.sign(TypedDataEncoder.hash(domain, rest, message)).serialized;
     } catch (err) {
-      throw invalidParams(`invalid argument 1: ${(err as Error).message.split(' (')[0]}`);
+      // ethers explains a malformed structure in its shortMessage; anything else (a type
+      // error deep in the encoder) says nothing useful and is not ours to show.
+      const why = (err as { shortMessage?: unknown }).shortMessage;
+      throw invalidParams(`invalid argument 1: ${typeof why === 'string' ? why : 'typed data does not match its types'}`);
     }
   }
 }

@@ -449,8 +449,8 @@ function revertMessage(data: Uint8Array): string {
 
 function cleanVmMessage(err: unknown): string {
   const message = String((err as Error)?.message ?? err);
-  // ethereumjs appends block and tx dumps after " -> "; callers need only the reason.
-  const reason = message.split(' -> ')[0]!.split('\n')[0]!;
+  // ethereumjs appends the VM, block and tx state (" (vm hf=… -> block … -> tx …)"); callers need only the reason.
+  const reason = message.split(' -> ')[0]!.split('\n')[0]!.split(' (vm hf=')[0]!;
   if (/INTRINSIC_GAS_TOO_LOW/.test(reason)) return `intrinsic gas too low: ${reason.replace(/^INTRINSIC_GAS_TOO_LOW: /, '')}`;
   if (/enough funds/.test(reason)) return `insufficient funds for gas * price + value: ${reason}`;
   return reason;
