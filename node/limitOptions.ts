@@ -12,6 +12,7 @@ const LIMIT_OPTIONS: { flag: string; key: keyof EnclaveLimits; kind: Kind; descr
   { flag: 'rpc-logs-block-range', key: 'logsBlockRange', kind: 'count', description: 'blocks per eth_getLogs query' },
   { flag: 'rpc-logs-max-results', key: 'logsMaxResults', kind: 'count', description: 'logs per eth_getLogs answer' },
   { flag: 'rpc-filter-max-criteria', key: 'filterMaxCriteria', kind: 'count', description: 'addresses, and topics, per log filter' },
+  { flag: 'rpc-filter-max-criteria-total', key: 'filterMaxCriteriaTotal', kind: 'count', description: 'addresses and topics of all installed log filters and subscriptions' },
   { flag: 'rpc-fee-history-max-blocks', key: 'feeHistoryMaxBlocks', kind: 'count', description: 'blocks per eth_feeHistory query' },
   { flag: 'rpc-fee-history-max-percentiles', key: 'feeHistoryMaxPercentiles', kind: 'count', description: 'reward percentiles per eth_feeHistory query' },
   { flag: 'txpool-slots', key: 'poolSlots', kind: 'count', description: 'transactions in the pool, executable and waiting' },
@@ -24,6 +25,8 @@ const LIMIT_OPTIONS: { flag: string; key: keyof EnclaveLimits; kind: Kind; descr
   { flag: 'rpc-max-filters-per-connection', key: 'maxFiltersPerConnection', kind: 'count', description: 'polling filters of one WebSocket connection' },
   { flag: 'rpc-filter-timeout', key: 'filterIdleMs', kind: 'duration', description: 'a filter not polled this long is removed (e.g. 5m)' },
   { flag: 'rpc-filter-max-changes', key: 'filterMaxChanges', kind: 'count', description: 'changes a filter keeps between polls' },
+  { flag: 'rpc-filter-max-retained', key: 'filterMaxRetained', kind: 'count', description: 'logs all log filters together gather between polls' },
+  { flag: 'rpc-max-subscriptions', key: 'maxSubscriptions', kind: 'count', description: 'subscriptions on the node' },
   { flag: 'rpc-max-subscriptions-per-connection', key: 'maxSubscriptionsPerConnection', kind: 'count', description: 'subscriptions of one WebSocket connection' },
 ];
 

@@ -80,7 +80,7 @@ export const DEFAULT_ENCLAVE_LIMITS: EnclaveLimits = {
   poolMaxNonceGap: 64,
   poolQueuedLifetimeMs: 3 * 60 * 60_000,
   poolFollowedAccounts: 16_384,
-  maxFilters: 10_000,
+  maxFilters: 2_000,
   maxFiltersPerConnection: 128,
   filterIdleMs: 5 * 60_000,
   filterMaxChanges: 10_000,

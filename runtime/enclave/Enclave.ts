@@ -123,14 +123,11 @@ export class Enclave {
     const { filters, subscriptions, logRouter } = this.watching();
     if (filters.size === 0 && subscriptions.size === 0) return;
     try {
-      const t0 = performance.now(); // TEMP-FEED-TIMING
       const stored = this.chain!.stored(seq);
-      const t1 = performance.now(); // TEMP-FEED-TIMING
       filters.blockDurable(stored);
       subscriptions.blockDurable(stored);
       // Logs last: the filters above chose which of them take this block's.
       logRouter.route(stored);
-      if (process.env.FEED_TIMING) console.error(`FEED block ${seq}: stored ${(t1 - t0).toFixed(1)} ms, feed ${(performance.now() - t1).toFixed(1)} ms`); // TEMP-FEED-TIMING
     } catch (err) {
       // The block itself is durable; only its announcement to watchers failed.
       console.error(`enclave: filters and subscriptions missed block ${seq}: ${toEnclaveError(err).message}`);

@@ -1,54 +1,42 @@
 import { bytesToHex } from '@ethereumjs/util';
 import type { LogFilter } from '../boundary/messages.ts';
-import type { StoredBlock } from '../chain/Chain.ts';
-import { formatLog } from '../chain/format.ts';
 import { EnclaveFailure } from './EnclaveFailure.ts';
 
 /**
- * The address and topic criteria of a log filter or logs subscription, compiled once
- * when it is installed and run against each block as it becomes durable.
+ * The address and topic criteria of a log filter (eth_getLogs, eth_newFilter, a logs
+ * subscription), checked against filterMaxCriteria and compiled once: position 0 is
+ * the address, positions 1 to 4 the topics.
  */
 export class LogMatcher {
-  private readonly addresses?: Set<string>;
-  private readonly topics: (Set<string> | null)[];
+  /** Per position, the values it accepts; undefined accepts any. */
+  readonly sets: readonly (ReadonlySet<string> | undefined)[];
+  /** Addresses and topics together: what the filter spends of the node's budget. */
+  readonly criteria: number;
 
-  /** Refuses a filter with more than `maxCriteria` addresses and topics together. */
+  /**
+   * Refuses more than `maxCriteria` addresses, or more than `maxCriteria` topics over
+   * all positions (the same rule for eth_getLogs, filters and subscriptions).
+   */
   constructor(filter: LogFilter, maxCriteria: number) {
-    let criteria = filter.addresses.length;
-    for (const t of filter.topics) criteria += t?.length ?? 0;
-    if (criteria > maxCriteria) {
-      throw new EnclaveFailure(
-        'limitExceeded',
-        `too many addresses and topics in filter: ${criteria}, at most ${maxCriteria} allowed (filterMaxCriteria)`,
-      );
+    const addresses = filter.addresses.length;
+    if (addresses > maxCriteria) {
+      throw new EnclaveFailure('limitExceeded', `too many addresses in filter: ${addresses}, at most ${maxCriteria}`);
     }
-    if (filter.addresses.length) this.addresses = new Set(filter.addresses);
-    this.topics = filter.topics.map((t) => (t && t.length ? new Set(t) : null));
+    let topics = 0;
+    for (const t of filter.topics) topics += t?.length ?? 0;
+    if (topics > maxCriteria) throw new EnclaveFailure('limitExceeded', `too many topics in filter: ${topics}, at most ${maxCriteria}`);
+    this.criteria = addresses + topics;
+    this.sets = [filter.addresses, ...filter.topics].map((values) => (values?.length ? new Set(values) : undefined));
   }
 
-  /** The block's logs that match, in JSON-RPC shape and block order (only those are formatted). */
-  logs(s: StoredBlock): Record<string, unknown>[] {
-    const out: Record<string, unknown>[] = [];
-    let logIndex = 0;
-    s.receipts.forEach((r, txIndex) => {
-      let txHash: string | undefined;
-      for (const log of r.logs) {
-        const index = logIndex++;
-        if (this.addresses && !this.addresses.has(bytesToHex(log[0]))) continue;
-        if (!this.topicsMatch(log[1])) continue;
-        txHash ??= bytesToHex(s.block.transactions[txIndex]!.hash());
-        out.push(formatLog(log, s.block, txHash, txIndex, index));
-      }
-    });
-    return out;
-  }
-
-  private topicsMatch(topics: Uint8Array[]): boolean {
-    for (let i = 0; i < this.topics.length; i++) {
-      const wanted = this.topics[i];
+  /** Whether a log with this address and these topics (hex or bytes) matches. */
+  matches(address: string, topics: readonly (string | Uint8Array)[]): boolean {
+    if (this.sets[0] && !this.sets[0].has(address)) return false;
+    for (let i = 1; i < this.sets.length; i++) {
+      const wanted = this.sets[i];
       if (!wanted) continue;
-      const topic = topics[i];
-      if (!topic || !wanted.has(bytesToHex(topic))) return false;
+      const topic = topics[i - 1];
+      if (topic === undefined || !wanted.has(typeof topic === 'string' ? topic : bytesToHex(topic))) return false;
     }
     return true;
   }

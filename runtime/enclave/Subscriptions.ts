@@ -3,30 +3,38 @@ import type { Credential, Notification, SubscriptionRequest } from '../boundary/
 import type { StoredBlock } from '../chain/Chain.ts';
 import { formatHeader } from '../chain/format.ts';
 import { EnclaveFailure } from './EnclaveFailure.ts';
-import { LogMatcher } from './LogMatcher.ts';
+import type { LogMatcher } from './LogMatcher.ts';
+import type { LogRouter, LogWatcher } from './LogRouter.ts';
 import { randomId } from './randomId.ts';
 
-export type SubscriptionLimits = Pick<EnclaveLimits, 'maxSubscriptionsPerConnection' | 'filterMaxCriteria'>;
+export type SubscriptionLimits = Pick<EnclaveLimits, 'maxSubscriptions' | 'maxSubscriptionsPerConnection'>;
 
-type Subscription = { id: string; connection: number; caller: Credential } & (
-  | { kind: 'newHeads' }
-  | { kind: 'newPendingTransactions' }
-  | { kind: 'logs'; matcher: LogMatcher }
-);
+interface Common {
+  id: string;
+  connection: number;
+  caller: Credential;
+}
+type LogsSubscription = Common & LogWatcher & { kind: 'logs'; matcher: LogMatcher };
+type Subscription = (Common & { kind: 'newHeads' | 'newPendingTransactions' }) | LogsSubscription;
 
 /**
  * eth_subscribe over WebSocket, kept in the enclave so that what each subscriber is
  * sent is decided here: new heads and matching logs as blocks become durable,
  * transaction hashes as the pool admits them. Each notification names the host's
  * connection, which the host sends it on. A subscription belongs to its connection:
- * only that connection can end it, and it ends when the connection closes.
+ * only that connection can end it, and it ends when the connection closes. Logs
+ * reach logs subscriptions through the LogRouter, which formats each log once for
+ * all of them.
  */
 export class Subscriptions {
   private readonly subs = new Map<string, Subscription>();
   private readonly byConnection = new Map<number, Set<string>>();
+  private readonly heads = new Set<Subscription>();
+  private readonly pending = new Set<Subscription>();
 
   constructor(
     private readonly limits: SubscriptionLimits,
+    private readonly router: LogRouter,
     private readonly notify: (n: Notification) => void,
   ) {}
 
@@ -35,22 +43,37 @@ export class Subscriptions {
   }
 
   add(caller: Credential, connection: number, request: SubscriptionRequest): string {
-    const max = this.limits.maxSubscriptionsPerConnection;
-    const mine = this.byConnection.get(connection);
-    if (mine && mine.size >= max) {
+    const { maxSubscriptions, maxSubscriptionsPerConnection } = this.limits;
+    if (this.subs.size >= maxSubscriptions) {
       throw new EnclaveFailure(
         'limitExceeded',
-        `too many subscriptions on this connection: at most ${max} (maxSubscriptionsPerConnection); unsubscribe unused ones`,
+        `too many subscriptions: at most ${maxSubscriptions} on the node (maxSubscriptions); unsubscribe unused ones`,
+      );
+    }
+    const mine = this.byConnection.get(connection);
+    if (mine && mine.size >= maxSubscriptionsPerConnection) {
+      throw new EnclaveFailure(
+        'limitExceeded',
+        `too many subscriptions on this connection: at most ${maxSubscriptionsPerConnection} (maxSubscriptionsPerConnection); unsubscribe unused ones`,
       );
     }
     const id = randomId();
     const common = { id, connection, caller };
-    this.subs.set(
-      id,
-      request.kind === 'logs'
-        ? { ...common, kind: 'logs', matcher: new LogMatcher(request.filter, this.limits.filterMaxCriteria) }
-        : { ...common, kind: request.kind },
-    );
+    let sub: Subscription;
+    if (request.kind === 'logs') {
+      const logs: LogsSubscription = {
+        ...common,
+        kind: 'logs',
+        matcher: this.router.matcher(request.filter),
+        take: (log) => this.send(logs, log),
+      };
+      this.router.add(logs);
+      sub = logs;
+    } else {
+      sub = { ...common, kind: request.kind };
+      (request.kind === 'newHeads' ? this.heads : this.pending).add(sub);
+    }
+    this.subs.set(id, sub);
     if (mine) mine.add(id);
     else this.byConnection.set(connection, new Set([id]));
     return id;
@@ -60,7 +83,7 @@ export class Subscriptions {
   remove(connection: number, id: string): boolean {
     const sub = this.subs.get(id);
     if (!sub || sub.connection !== connection) return false;
-    this.subs.delete(id);
+    this.end(sub);
     const mine = this.byConnection.get(connection)!;
     mine.delete(id);
     if (mine.size === 0) this.byConnection.delete(connection);
@@ -69,28 +92,28 @@ export class Subscriptions {
 
   /** A WebSocket connection closed: its subscriptions end. */
   dropConnection(connection: number): void {
-    for (const id of this.byConnection.get(connection) ?? []) this.subs.delete(id);
+    for (const id of this.byConnection.get(connection) ?? []) this.end(this.subs.get(id)!);
     this.byConnection.delete(connection);
   }
 
-  /** Sends a durable block's header and matching logs. */
+  /** Sends a durable block's header (its logs come from the router). */
   blockDurable(s: StoredBlock): void {
-    let header: Record<string, unknown> | undefined;
-    for (const sub of this.subs.values()) {
-      if (sub.kind === 'newHeads') {
-        header ??= formatHeader(s.block.header, s.size);
-        this.send(sub, header);
-      } else if (sub.kind === 'logs') {
-        for (const log of sub.matcher.logs(s)) this.send(sub, log);
-      }
-    }
+    if (this.heads.size === 0) return;
+    const header = formatHeader(s.block.header, s.size);
+    for (const sub of this.heads) this.send(sub, header);
   }
 
   /** Sends the hashes of transactions the pool admitted. */
   admitted(hashes: string[]): void {
-    for (const sub of this.subs.values()) {
-      if (sub.kind === 'newPendingTransactions') for (const h of hashes) this.send(sub, h);
-    }
+    for (const sub of this.pending) for (const h of hashes) this.send(sub, h);
+  }
+
+  private end(sub: Subscription): void {
+    this.subs.delete(sub.id);
+    if (sub.kind === 'logs') {
+      this.router.remove(sub);
+      this.router.release(sub.matcher);
+    } else (sub.kind === 'newHeads' ? this.heads : this.pending).delete(sub);
   }
 
   private send(sub: Subscription, result: unknown): void {

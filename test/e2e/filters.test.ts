@@ -7,6 +7,7 @@ import {
   createPublicClient,
   createWalletClient,
   defineChain,
+  encodeDeployData,
   getAddress,
   http,
   webSocket,
@@ -357,7 +358,7 @@ describe('filters and subscriptions', () => {
     const many = Array.from({ length: 1_001 }, () => randomAddress());
     const refused = await rpc(node.url, 'eth_newFilter', [{ address: many }]);
     assert.equal(refused.error?.code, -32005);
-    assert.match(refused.error!.message, /at most 1000 allowed \(filterMaxCriteria\)/);
+    assert.equal(refused.error!.message, 'too many addresses in filter: 1001, at most 1000', 'as eth_getLogs says it');
     const ws = await WsClient.open(node.wsUrl);
     try {
       const sub = await ws.call('eth_subscribe', ['logs', { address: many }]);
@@ -366,6 +367,163 @@ describe('filters and subscriptions', () => {
       await ws.close();
     }
     await serving();
+  });
+});
+
+// Runtime code that emits as many empty LOG0s as its call data's first word says:
+// PUSH1 0 CALLDATALOAD; loop: JUMPDEST DUP1 ISZERO PUSH1 end JUMPI; LOG0(0, 0); count - 1; PUSH1 loop JUMP; end: JUMPDEST STOP.
+const LOOP_LOGGER = '600035' + '5b8015601557' + '60006000a0' + '60019003' + '600356' + '5b00';
+// Runtime code that emits one LOG0 carrying its call data.
+const DATA_LOGGER = '36600060003736' + '6000a000';
+/** Creation code that deploys `runtime` as is. */
+const deploying = (runtime: string) => {
+  const size = (runtime.length / 2).toString(16).padStart(2, '0');
+  return `0x60${size}600c60003960${size}6000f3${runtime}`;
+};
+
+describe('log routing, and the limits of the node as a whole', () => {
+  const limits = { maxSubscriptions: 3, filterMaxRetained: 5, filterMaxCriteriaTotal: 130 };
+  let node: TestNode;
+  let token: string;
+  let loopLogger: string;
+  let dataLogger: string;
+
+  async function call(method: string, params: unknown[] = []): Promise<any> {
+    const { result, error } = await rpc(node.url, method, params);
+    if (error) throw new Error(`${method}: ${error.code} ${error.message}`);
+    return result;
+  }
+
+  /** Sends from dev account 0 through the node's key and waits for the receipt. */
+  async function send(tx: Record<string, string>): Promise<any> {
+    const hash = await call('eth_sendTransaction', [{ from: DEV_ADDRESS_0, ...tx }]);
+    const end = Date.now() + 10_000;
+    for (;;) {
+      const receipt = await call('eth_getTransactionReceipt', [hash]);
+      if (receipt) return receipt;
+      if (Date.now() > end) throw new Error(`no receipt for ${hash}`);
+      await sleep(20);
+    }
+  }
+
+  const transfer = (to: string, value: bigint) =>
+    send({ to: token, data: '0xa9059cbb' + to.slice(2).toLowerCase().padStart(64, '0') + value.toString(16).padStart(64, '0') });
+
+  before(async () => {
+    node = await startTestNode({ limits });
+    token = (await send({ data: encodeDeployData({ abi: tokenAbi, bytecode: tokenArt.bytecode, args: ['Conclave', 'CNV', 10n ** 24n] }) })).contractAddress;
+    loopLogger = (await send({ data: deploying(LOOP_LOGGER) })).contractAddress;
+    dataLogger = (await send({ data: deploying(DATA_LOGGER) })).contractAddress;
+  });
+
+  after(async () => {
+    await node?.stop();
+  });
+
+  test('filters and logs subscriptions narrow and broad (indexed differently) each get exactly the logs they match', async () => {
+    const to = randomAddress();
+    const toTopic = '0x' + to.slice(2).toLowerCase().padStart(64, '0');
+    const randomTopic = () => '0x' + randomAddress().slice(2).toLowerCase().padStart(64, '0');
+    const others = Array.from({ length: 17 }, () => randomAddress());
+    const criteria = {
+      // One combination of address and topics.
+      exact: { address: token, topics: [TRANSFER_TOPIC, null, toTopic] },
+      // 18 addresses x 2 topics: more combinations than are indexed one by one.
+      broad: { address: [...others, token], topics: [[TRANSFER_TOPIC, randomTopic()]] },
+      // One topic position only.
+      topicOnly: { topics: [null, null, [randomTopic(), toTopic]] },
+      otherEvent: { address: token, topics: [randomTopic()] },
+      // Broad, on the right address but for other events.
+      broadOtherEvents: { address: [...others, token], topics: [[randomTopic(), randomTopic()]] },
+      broadMiss: { topics: [[TRANSFER_TOPIC], null, Array.from({ length: 20 }, randomTopic)] },
+      anotherAddress: { address: others },
+      all: {},
+    };
+    const ids = Object.fromEntries(await Promise.all(Object.entries(criteria).map(async ([k, c]) => [k, await call('eth_newFilter', [c])])));
+    const ws = await WsClient.open(node.wsUrl);
+    try {
+      const broadSub = (await ws.call('eth_subscribe', ['logs', criteria.broad])).result;
+      const missSub = (await ws.call('eth_subscribe', ['logs', criteria.broadMiss])).result;
+      const sent = await transfer(to, 4n);
+      const [log] = await call('eth_getLogs', [{ blockHash: sent.blockHash, address: token }]);
+      assert.equal(log.transactionHash, sent.transactionHash);
+      for (const k of ['exact', 'broad', 'topicOnly', 'all']) {
+        assert.deepEqual(await call('eth_getFilterChanges', [ids[k]]), [log], `${k}: the log, as eth_getLogs gives it`);
+      }
+      for (const k of ['otherEvent', 'broadOtherEvents', 'broadMiss', 'anotherAddress']) assert.deepEqual(await call('eth_getFilterChanges', [ids[k]]), [], k);
+      const heard = await ws.until(() => ws.notifications.find((n) => n.subscription === broadSub), 'the broad subscription');
+      assert.deepEqual(heard.result, log);
+      assert.ok(!ws.notifications.some((n) => n.subscription === missSub), 'the other subscription heard nothing');
+      for (const id of [broadSub, missSub]) assert.equal((await ws.call('eth_unsubscribe', [id])).result, true);
+    } finally {
+      await ws.close();
+      for (const id of Object.values(ids)) await call('eth_uninstallFilter', [id]);
+    }
+  });
+
+  test('limit: logs all filters gather between polls (filterMaxRetained); a log counts once more per KiB of data', async () => {
+    const a = await call('eth_newFilter', [{ address: loopLogger }]);
+    const b = await call('eth_newFilter', [{ address: loopLogger }]);
+    // Three logs for two filters: six, one more than the node keeps.
+    const three = await send({ to: loopLogger, data: '0x' + '3'.padStart(64, '0'), gas: '0x30000' });
+    const answers = [await rpc(node.url, 'eth_getFilterChanges', [a]), await rpc(node.url, 'eth_getFilterChanges', [b])];
+    const kept = answers.find((x) => x.result)!;
+    const dropped = answers.find((x) => x.error)!;
+    assert.deepEqual(kept.result, await call('eth_getLogs', [{ blockHash: three.blockHash }]), 'one filter kept all three');
+    assert.equal(dropped.error!.code, -32005);
+    assert.match(dropped.error!.message, /log filters on the node gather at most 5 logs between their polls \(filterMaxRetained\)/);
+    // Polled, both gather again.
+    await send({ to: loopLogger, data: '0x' + '2'.padStart(64, '0'), gas: '0x30000' });
+    for (const id of [a, b]) assert.equal((await call('eth_getFilterChanges', [id])).length, 2);
+    for (const id of [a, b]) assert.equal(await call('eth_uninstallFilter', [id]), true);
+
+    // One log of 2 KiB counts three: two filters cannot both keep it.
+    const c = await call('eth_newFilter', [{ address: dataLogger }]);
+    const d = await call('eth_newFilter', [{ address: dataLogger }]);
+    await send({ to: dataLogger, data: '0x' + 'ab'.repeat(2048) });
+    const errors = [await rpc(node.url, 'eth_getFilterChanges', [c]), await rpc(node.url, 'eth_getFilterChanges', [d])].filter((x) => x.error);
+    assert.equal(errors.length, 1);
+    for (const id of [c, d]) assert.equal(await call('eth_uninstallFilter', [id]), true);
+    assert.match(await call('eth_blockNumber'), /^0x/);
+  });
+
+  test('limit: subscriptions on the node (maxSubscriptions)', async () => {
+    const a = await WsClient.open(node.wsUrl);
+    const b = await WsClient.open(node.wsUrl);
+    try {
+      const first = (await a.call('eth_subscribe', ['newHeads'])).result;
+      assert.ok((await a.call('eth_subscribe', ['newPendingTransactions'])).result);
+      assert.ok((await b.call('eth_subscribe', ['logs', {}])).result);
+      const refused = await b.call('eth_subscribe', ['newHeads']);
+      assert.equal(refused.error?.code, -32005);
+      assert.match(refused.error!.message, /too many subscriptions: at most 3 on the node \(maxSubscriptions\)/);
+      assert.equal((await a.call('eth_unsubscribe', [first])).result, true);
+      assert.ok((await b.call('eth_subscribe', ['newHeads'])).result, 'room again');
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  test('limit: addresses and topics of all installed filters and subscriptions (filterMaxCriteriaTotal)', async () => {
+    const addresses = (n: number) => Array.from({ length: n }, () => randomAddress());
+    // Subscriptions of the connections closed above may still be ending.
+    let big: string | undefined;
+    for (const end = Date.now() + 5_000; !big && Date.now() < end; await sleep(20)) {
+      big = (await rpc(node.url, 'eth_newFilter', [{ address: addresses(100) }])).result;
+    }
+    assert.ok(big);
+    const refused = await rpc(node.url, 'eth_newFilter', [{ address: addresses(20), topics: [addresses(11).map((a) => '0x' + a.slice(2).padStart(64, '0'))] }]);
+    assert.equal(refused.error?.code, -32005);
+    assert.match(refused.error!.message, /too many addresses and topics in installed filters and subscriptions: at most 130 on the node \(filterMaxCriteriaTotal\)/);
+    const ws = await WsClient.open(node.wsUrl);
+    try {
+      assert.equal((await ws.call('eth_subscribe', ['logs', { address: addresses(31) }])).error?.code, -32005);
+      assert.equal(await call('eth_uninstallFilter', [big]), true);
+      assert.ok((await ws.call('eth_subscribe', ['logs', { address: addresses(31) }])).result, 'given back when the filter went');
+    } finally {
+      await ws.close();
+    }
   });
 });
 
