@@ -12,6 +12,7 @@ import type { Ledger } from '../ledger/Ledger.ts';
 import type { StorageThread } from '../ledger/StorageThread.ts';
 import { EnclaveFailure } from '../enclave/EnclaveFailure.ts';
 import type { ExecutionBudget } from '../evm/ExecutionBudget.ts';
+import { createChainEvm } from '../evm/precompiles.ts';
 import { History } from '../state/History.ts';
 import { JournaledStateManager } from '../state/JournaledStateManager.ts';
 import { MerkleTrie } from '../state/MerkleTrie.ts';
@@ -168,7 +169,9 @@ export class Chain {
       (a) => chain.world.storageRootOf(a),
       () => chain.world.stateRoot(),
     );
-    chain.vm = await createVM({ common: chain.common, stateManager, blockchain: chain.vmBlockchain as never });
+    const blockchain = chain.vmBlockchain as never;
+    const evm = await createChainEvm({ common: chain.common, stateManager, blockchain }, 'block');
+    chain.vm = await createVM({ common: chain.common, stateManager, blockchain, evm });
     if (opts.ledger.head < 0) await chain.createGenesis(opts.genesis);
     else await chain.recover();
     return chain;

@@ -3,6 +3,7 @@ import type { Common } from '@ethereumjs/common';
 import type { TypedTransaction } from '@ethereumjs/tx';
 import { createVM, runTx, type RunTxResult, type VM } from '@ethereumjs/vm';
 import type { BudgetedEvm, ExecutionBudget } from '../evm/ExecutionBudget.ts';
+import { createChainEvm } from '../evm/precompiles.ts';
 import { JournaledStateManager } from '../state/JournaledStateManager.ts';
 import { Overlay } from '../state/Overlay.ts';
 import type { StateReader } from '../state/types.ts';
@@ -61,7 +62,7 @@ export class CallSlots {
     let vm: VM | undefined;
     let clean = true;
     try {
-      vm = this.idle.pop() ?? (await createVM({ common: this.common, stateManager: new JournaledStateManager(new Overlay(EMPTY)), blockchain: this.blockchain as never }));
+      vm = this.idle.pop() ?? (await this.createVM());
       const evm = vm.evm as unknown as BudgetedEvm;
       evm.executionBudget = budget;
       const state = vm.stateManager as JournaledStateManager;
@@ -93,6 +94,13 @@ export class CallSlots {
         if (clean) this.idle.push(vm);
       }
     }
+  }
+
+  private async createVM(): Promise<VM> {
+    const stateManager = new JournaledStateManager(new Overlay(EMPTY));
+    const blockchain = this.blockchain as never;
+    const evm = await createChainEvm({ common: this.common, stateManager, blockchain }, 'call');
+    return createVM({ common: this.common, stateManager, blockchain, evm });
   }
 
   private wait(budget: ExecutionBudget): Promise<void> {

@@ -7,6 +7,7 @@ import type { BlockRef, CallRequest, LogFilter, Query } from '../boundary/messag
 import { receiptsJson, type Chain } from '../chain/Chain.ts';
 import { formatLog, formatTransaction } from '../chain/format.ts';
 import { ExecutionAborted, ExecutionBudget } from '../evm/ExecutionBudget.ts';
+import { PrecompileCapExceeded } from '../evm/precompiles.ts';
 import type { StateReader } from '../state/types.ts';
 import type { CallLease, CallSlots } from './CallSlots.ts';
 import { EnclaveFailure, invalidInput, invalidParams } from './EnclaveFailure.ts';
@@ -378,7 +379,8 @@ export class Reads {
           return !(await execute(gas)).execResult.exceptionError;
         } catch (err) {
           // Refused by ethereumjs (below intrinsic gas): this amount is too low; anything else ends the search.
-          if (err instanceof EnclaveFailure && err.kind === 'invalidInput' && !(err instanceof ExecutionAborted)) return false;
+          const refused = err instanceof EnclaveFailure && err.kind === 'invalidInput';
+          if (refused && !(err instanceof ExecutionAborted) && !(err instanceof PrecompileCapExceeded)) return false;
           throw err;
         }
       };
