@@ -339,8 +339,8 @@ async function runRpcPeer(name: Exclude<PeerName, 'vm'>, w: Workload, r: PeerRes
       client = new RpcClient(proc.url, 2);
     }
     // Last: a peer that cannot bound a looping call stays busy with it after the test.
-    const latLoops = phase('latencyLoops');
-    if (latLoops.count > 0) {
+    const latLoops = w.phases.get('latencyLoops');
+    if (latLoops && latLoops.count > 0) {
       r.latencyUnderLoops = await attempt(`latency under ${opts.loopClients} looping eth_calls`, true, async () => {
         progress.start(`${name}: latency @${opts.loopLatencyRate} tx/s, ${opts.loopClients} looping calls`, latLoops.count, 'tx');
         const loops = startLoopingCalls(proc.url, opts.loopClients);
