@@ -90,14 +90,15 @@ export class CallSlots {
     } finally {
       if (vm) {
         (vm.evm as unknown as BudgetedEvm).executionBudget = undefined;
-        (vm.stateManager as JournaledStateManager).store = new Overlay(EMPTY);
+        // An idle VM keeps no view of state alive (an old state can be a whole copy).
+        (vm.stateManager as JournaledStateManager).store = IDLE;
         if (clean) this.idle.push(vm);
       }
     }
   }
 
   private async createVM(): Promise<VM> {
-    const stateManager = new JournaledStateManager(new Overlay(EMPTY));
+    const stateManager = new JournaledStateManager(IDLE);
     const blockchain = this.blockchain as never;
     const evm = await createChainEvm({ common: this.common, stateManager, blockchain }, 'call');
     return createVM({ common: this.common, stateManager, blockchain, evm });
@@ -132,3 +133,5 @@ const EMPTY: StateReader = {
   code: () => undefined,
   slots: () => [],
 };
+/** What an idle VM points at; every call replaces it with an overlay of its own before it runs. */
+const IDLE = new Overlay(EMPTY);
