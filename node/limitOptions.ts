@@ -7,8 +7,8 @@ type Kind = 'count' | 'gas' | 'duration';
 const LIMIT_OPTIONS: { flag: string; key: keyof EnclaveLimits; kind: Kind; description: string }[] = [
   { flag: 'rpc-gas-cap', key: 'rpcGasCap', kind: 'gas', description: 'gas cap of eth_call and eth_estimateGas' },
   { flag: 'rpc-call-timeout', key: 'callTimeoutMs', kind: 'duration', description: 'wall-clock limit of one eth_call or a whole eth_estimateGas (e.g. 5s, 500ms)' },
-  { flag: 'rpc-max-calls', key: 'maxConcurrentCalls', kind: 'count', description: 'eth_call / eth_estimateGas running at once' },
-  { flag: 'rpc-max-queued-calls', key: 'maxQueuedCalls', kind: 'count', description: 'calls waiting for a turn; more are refused' },
+  { flag: 'rpc-max-calls', key: 'maxConcurrentCalls', kind: 'count', description: 'reads that can take long (eth_call, eth_estimateGas, eth_getLogs, eth_feeHistory, old state) running at once' },
+  { flag: 'rpc-max-queued-calls', key: 'maxQueuedCalls', kind: 'count', description: 'such reads waiting for a turn; more are refused' },
   { flag: 'rpc-logs-block-range', key: 'logsBlockRange', kind: 'count', description: 'blocks per eth_getLogs query' },
   { flag: 'rpc-logs-max-results', key: 'logsMaxResults', kind: 'count', description: 'logs per eth_getLogs answer' },
   { flag: 'rpc-filter-max-criteria', key: 'filterMaxCriteria', kind: 'count', description: 'addresses, and topics, per log filter' },

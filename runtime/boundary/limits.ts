@@ -12,7 +12,7 @@ export interface EnclaveLimits {
   rpcGasCap: bigint;
   /** Wall-clock limit of one eth_call, or of a whole eth_estimateGas search, in ms (geth --rpc.evmtimeout). */
   callTimeoutMs: number;
-  /** Calls (eth_call, eth_estimateGas) that run at once; more wait in line. */
+  /** Reads that can take long (eth_call, eth_estimateGas, log and fee-history queries, old state) running at once; more wait in line. */
   maxConcurrentCalls: number;
   /** Calls that may wait in line; one more is refused. */
   maxQueuedCalls: number;
