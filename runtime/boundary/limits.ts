@@ -10,11 +10,11 @@
 export interface EnclaveLimits {
   /** Gas cap of eth_call / eth_estimateGas (geth --rpc.gascap). */
   rpcGasCap: bigint;
-  /** Wall-clock limit of one eth_call, or of a whole eth_estimateGas search, in ms (geth --rpc.evmtimeout). */
+  /** Wall-clock limit of one eth_call, a whole eth_estimateGas search, or another read that can take long, in ms (geth --rpc.evmtimeout). */
   callTimeoutMs: number;
   /** Reads that can take long (eth_call, eth_estimateGas, log and fee-history queries, old state) running at once; more wait in line. */
   maxConcurrentCalls: number;
-  /** Calls that may wait in line; one more is refused. */
+  /** Such reads that may wait in line; one more is refused. */
   maxQueuedCalls: number;
   /** eth_getLogs: blocks per query. */
   logsBlockRange: number;
