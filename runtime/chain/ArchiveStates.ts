@@ -1,4 +1,4 @@
-import type { ExecutionBudget } from '../evm/ExecutionBudget.ts';
+import { waitInLine, type ExecutionBudget } from '../evm/ExecutionBudget.ts';
 import type { Ledger } from '../ledger/Ledger.ts';
 import type { StateReader } from '../state/types.ts';
 import { WorldState } from '../state/WorldState.ts';
@@ -44,18 +44,7 @@ export class ArchiveStates {
       this.held = true;
       return Promise.resolve();
     }
-    return new Promise((resolve, reject) => {
-      const go = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        const i = this.line.indexOf(go);
-        if (i >= 0) this.line.splice(i, 1);
-        reject(budget.aborted());
-      }, Math.max(0, budget.deadline - performance.now()));
-      this.line.push(go);
-    });
+    return waitInLine(this.line, budget);
   }
 
   private async rebuild(seq: number, budget: ExecutionBudget): Promise<StateReader> {

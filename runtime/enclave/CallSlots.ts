@@ -2,7 +2,7 @@ import type { Block } from '@ethereumjs/block';
 import type { Common } from '@ethereumjs/common';
 import type { TypedTransaction } from '@ethereumjs/tx';
 import { createVM, runTx, type RunTxResult, type VM } from '@ethereumjs/vm';
-import type { BudgetedEvm, ExecutionBudget } from '../evm/ExecutionBudget.ts';
+import { waitInLine, type BudgetedEvm, type ExecutionBudget } from '../evm/ExecutionBudget.ts';
 import { createChainEvm } from '../evm/precompiles.ts';
 import { JournaledStateManager } from '../state/JournaledStateManager.ts';
 import { Overlay } from '../state/Overlay.ts';
@@ -111,19 +111,7 @@ export class CallSlots {
         `too many reads in progress: ${this.concurrent} running and ${this.queued} waiting (--rpc-max-calls, --rpc-max-queued-calls)`,
       );
     }
-    return new Promise((resolve, reject) => {
-      const go = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      // Past its deadline a waiting call gives up its place in line.
-      const timer = setTimeout(() => {
-        const i = this.line.indexOf(go);
-        if (i >= 0) this.line.splice(i, 1);
-        reject(budget.aborted());
-      }, Math.max(0, budget.deadline - performance.now()));
-      this.line.push(go);
-    });
+    return waitInLine(this.line, budget);
   }
 }
 

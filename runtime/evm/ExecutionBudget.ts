@@ -49,6 +49,25 @@ export class ExecutionBudget {
   }
 }
 
+/**
+ * Waits in `line` until the one ahead hands over its turn by calling the function it
+ * queued; past the budget's deadline it gives up its place and throws the timeout.
+ */
+export function waitInLine(line: (() => void)[], budget: ExecutionBudget): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const go = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      const i = line.indexOf(go);
+      if (i >= 0) line.splice(i, 1);
+      reject(budget.aborted());
+    }, Math.max(0, budget.deadline - performance.now()));
+    line.push(go);
+  });
+}
+
 /** The EVM instance field through which the opcode loop finds the budget of the call it runs. */
 export interface BudgetedEvm {
   executionBudget?: ExecutionBudget;
