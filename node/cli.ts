@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import path from 'node:path';
 import { DEFAULT_BLOCK_GAS_LIMIT, DEFAULT_CHAIN_ID, DEV_MNEMONIC, startNode, VERSION } from './startNode.ts';
 import { limitOptions, limitsFrom } from './limitOptions.ts';
+import { readGenesisFile, type GenesisFile } from './genesisFile.ts';
 import type { Logger } from './rpc/types.ts';
 import {
   DEFAULT_MAX_BATCH,
@@ -90,6 +91,17 @@ const start = program
       .argParser(integer(21_000))
       .env('CONCLAVE_GAS_LIMIT'),
   )
+  .addOption(
+    new Option('--genesis <file>', 'start a consortium network from this network file (identities, funds, default policy); default: the open dev network').env(
+      'CONCLAVE_GENESIS',
+    ),
+  )
+  .addOption(
+    new Option('--session-domains <domains>', 'Sign-In with Ethereum domains (host[:port], comma-separated) served besides the Host a login arrives at')
+      .default([], 'none')
+      .argParser(list)
+      .env('CONCLAVE_SESSION_DOMAINS'),
+  )
   .addOption(new Option('--reset', "remove the node's files from the data directory first").default(false).env('CONCLAVE_RESET'))
   .addOption(
     new Option('--platform-secret-file <file>', 'simulated platform secret (default ~/.conclave/platform-secret)').env(
@@ -150,19 +162,39 @@ const start = program
 // What callers may spend, enforced in the enclave: one option per budget.
 for (const option of limitOptions()) start.addOption(option);
 
-type StartOptions = { host: string; port: number; data: string; chainId: number; blockTime: number; gasLimit: number; reset: boolean | string; platformSecretFile?: string } & RpcCliOptions;
+type StartOptions = {
+  host: string;
+  port: number;
+  data: string;
+  chainId: number;
+  blockTime: number;
+  gasLimit: number;
+  genesis?: string;
+  sessionDomains: string[];
+  reset: boolean | string;
+  platformSecretFile?: string;
+} & RpcCliOptions;
 
 start.action(async (o: StartOptions) => {
     const reset = o.reset === true || o.reset === 'true' || o.reset === '1';
     // The simulated platform: the enclave reads the secret's location from its environment.
     if (o.platformSecretFile) process.env.CONCLAVE_PLATFORM_SECRET_FILE = path.resolve(o.platformSecretFile);
     let node;
+    let genesis: GenesisFile | undefined;
     try {
+      if (o.genesis) {
+        genesis = readGenesisFile(o.genesis);
+        if (start.getOptionValueSource('chainId') !== 'default' && BigInt(o.chainId) !== genesis.chainId) {
+          throw new Error(`--chain-id ${o.chainId} differs from the network file's chainId ${genesis.chainId}; the network file decides`);
+        }
+      }
       node = await startNode({
         host: o.host,
         port: o.port,
         dataDir: path.resolve(o.data),
-        chainId: BigInt(o.chainId),
+        chainId: genesis?.chainId ?? BigInt(o.chainId),
+        ...(genesis ? { network: genesis.network } : {}),
+        sessionDomains: o.sessionDomains,
         blockTime: o.blockTime,
         blockGasLimit: BigInt(o.gasLimit),
         reset,
@@ -174,21 +206,33 @@ start.action(async (o: StartOptions) => {
       process.stderr.write(`conclave: ${(err as Error).message}\n`);
       process.exit(1);
     }
+    const roleNames = (bits: number) => ['member', 'user', 'auditor'].filter((_, i) => bits & (1 << i)).join(', ');
+    const accounts = genesis
+      ? [
+          `Network:    ${genesis.name ?? o.genesis} (consortium: only registered identities transact)`,
+          '',
+          'Identities',
+          '==================',
+          ...genesis.network.identities.map((id, i) => `(${i}) ${id.address} (${roleNames(id.roles)})`),
+        ]
+      : [
+          'Available Accounts',
+          '==================',
+          ...node.accounts.map((a, i) => `(${i}) ${a} (10000 ETH)`),
+          '',
+          'HD Wallet',
+          '==================',
+          `Mnemonic:        ${DEV_MNEMONIC}`,
+          "Derivation path: m/44'/60'/0'/0/",
+          '',
+          'WARNING: these accounts and their keys are PUBLIC (the standard test mnemonic). Any funds sent to them',
+          'on a network other than this dev network WILL BE LOST. Never use them outside development.',
+        ];
     const lines = [
       '',
       `Conclave v${VERSION}`,
       '',
-      'Available Accounts',
-      '==================',
-      ...node.accounts.map((a, i) => `(${i}) ${a} (10000 ETH)`),
-      '',
-      'HD Wallet',
-      '==================',
-      `Mnemonic:        ${DEV_MNEMONIC}`,
-      "Derivation path: m/44'/60'/0'/0/",
-      '',
-      'WARNING: these accounts and their keys are PUBLIC (the standard test mnemonic). Any funds sent to them',
-      'on a network other than this dev network WILL BE LOST. Never use them outside development.',
+      ...accounts,
       '',
       `Chain ID:   ${node.chainId}`,
       `Data:       ${path.resolve(o.data)} (encrypted at rest)`,

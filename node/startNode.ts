@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { DEFAULT_ENCLAVE_LIMITS, type EnclaveLimits } from '../runtime/boundary/limits.ts';
-import type { InitResult } from '../runtime/boundary/messages.ts';
+import type { InitResult, NetworkGenesis } from '../runtime/boundary/messages.ts';
 import { startEnclave } from '../runtime/boundary/startEnclave.ts';
 import { EmbeddedLog } from './ordering/EmbeddedLog.ts';
 import type { OrderingLog } from './ordering/OrderingLog.ts';
@@ -32,6 +32,10 @@ export interface NodeOptions {
   limits?: Partial<EnclaveLimits>;
   /** Limits and browser policy of the JSON-RPC transport; unset ones take their defaults. */
   rpc?: RpcTransportOptions;
+  /** Sign-In with Ethereum domains served besides the Host a login arrives at. */
+  sessionDomains?: string[];
+  /** A consortium network's genesis (from `--genesis FILE`); absent: the open dev network. */
+  network?: NetworkGenesis;
   /** The ordering log (default: the embedded single-node log). */
   orderingLog?: OrderingLog;
   log?: Logger;
@@ -67,10 +71,13 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
         chainId: opts.chainId,
         reset: opts.reset,
         devMnemonic: DEV_MNEMONIC,
-        devAccounts: opts.devAccounts ?? 10,
+        // A consortium network has no dev accounts: its identities hold their own keys.
+        devAccounts: opts.network ? 0 : (opts.devAccounts ?? 10),
         devBalance: opts.devBalance ?? 10_000n * 10n ** 18n,
         blockGasLimit: opts.blockGasLimit ?? DEFAULT_BLOCK_GAS_LIMIT,
         limits: { ...DEFAULT_ENCLAVE_LIMITS, ...opts.limits },
+        ...(opts.network ? { network: opts.network } : {}),
+        ...(opts.sessionDomains?.length ? { sessionDomains: opts.sessionDomains } : {}),
       },
     });
   } catch (err) {

@@ -115,13 +115,30 @@ export class LimitExceededError extends RpcError {
 
 /**
  * 4100 (EIP-1193 "unauthorized"): the caller may not use this method. Answered to a
- * browser page of an untrusted origin that asks the node to sign with one of its keys.
+ * browser page of an untrusted origin that asks the node to sign with one of its keys,
+ * and to a refused Sign-In with Ethereum or a credential that is no live session.
  * https://eips.ethereum.org/EIPS/eip-1193#provider-errors
  */
 export class UnauthorizedError extends RpcError {
   static readonly code = 4100;
   constructor(message = 'unauthorized') {
     super(UnauthorizedError.code, message);
+  }
+}
+
+/**
+ * -32010 "not permitted": a confidentiality policy refuses the request, a decision
+ * that rests on public facts only (the policy, and who asks): a call into a contract
+ * outside the caller's state audience, raw storage of a contract with a policy for a
+ * non-auditor, a transaction from an unregistered sender on a consortium network.
+ * One fixed code, so clients can tell it from a failure and from a bad credential
+ * (4100). -32010 is in JSON-RPC's range for server errors; EIP-1474 assigns it no
+ * other meaning.
+ */
+export class NotPermittedError extends RpcError {
+  static readonly code = -32010;
+  constructor(message = 'not permitted') {
+    super(NotPermittedError.code, message);
   }
 }
 
@@ -181,8 +198,9 @@ function fromEnclave(e: EnclaveError): RpcError {
     case 'invalidParams':
       return new InvalidParamsError(e.message);
     case 'invalidInput':
-    case 'notPermitted':
       return new InvalidInputError(e.message);
+    case 'notPermitted':
+      return new NotPermittedError(e.message);
     case 'reverted':
       return new ExecutionRevertedError(e.data ?? '0x');
     case 'notFound':
@@ -191,6 +209,8 @@ function fromEnclave(e: EnclaveError): RpcError {
       return new RpcError(MethodNotSupportedError.code, e.message);
     case 'limitExceeded':
       return new LimitExceededError(e.message);
+    case 'unauthorized':
+      return new UnauthorizedError(e.message);
     case 'internal':
       // Enclave internal messages are written to be safe to show (they name, never reveal).
       return new InternalError(e.message);

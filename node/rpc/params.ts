@@ -52,6 +52,11 @@ export function paramAt(params: unknown, index: number, name: string, optional =
   return v;
 }
 
+/** Refuses params beyond the first `count`, as geth: `too many arguments, want at most <count>`. */
+export function atMostParams(params: unknown, count: number): void {
+  if (Array.isArray(params) && params.length > count) throw new InvalidParamsError(`too many arguments, want at most ${count}`);
+}
+
 /** `paramAt` then `parse`, with the error naming `argument <index> (<name>)`. */
 export function param<T>(params: unknown, index: number, name: string, parse: (v: unknown, name: string) => T, optional?: false): T;
 export function param<T>(params: unknown, index: number, name: string, parse: (v: unknown, name: string) => T, optional: true): T | undefined;

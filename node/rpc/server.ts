@@ -29,6 +29,7 @@ import {
   type JsonRpcErrorObject,
 } from './errors.ts';
 import { createBrowserPolicy } from './browserPolicy.ts';
+import { credentialOf } from './credentials.ts';
 import type { Connection, Logger, MethodTable, RpcContext } from './types.ts';
 
 /** The transport's limits and browser policy; unset ones take the defaults below. */
@@ -263,7 +264,9 @@ function listenHostNames(host: string): string[] {
  * Starts HTTP and WebSocket JSON-RPC on `host:port`. HTTP: POST on any path, GET for a
  * short status, OPTIONS for CORS preflight; CORS headers on every response. WebSocket:
  * upgrade on any path, one request or batch per message, handlers get `ctx.connection`.
- * A foreign Host header gets 403 on both; limits are in RpcTransportOptions.
+ * A foreign Host header gets 403 on both; limits are in RpcTransportOptions. A session
+ * token (`Authorization: Bearer`, or the path `/s/<token>`; for WebSocket, on the upgrade
+ * request) reaches handlers as `ctx.caller`; no log line here names a URL or a header.
  */
 export async function startRpcServer(opts: RpcServerOptions): Promise<RpcServer> {
   const log = opts.log ?? stderrLogger;
@@ -285,7 +288,7 @@ export async function startRpcServer(opts: RpcServerOptions): Promise<RpcServer>
   const nodeBusy = new LimitExceededError(`too many requests in flight on this node: at most ${maxRequestsInFlight}`);
   const bytesBusy = new LimitExceededError(`too many request bytes buffered on this node: at most ${maxBufferedBytes}`);
   const tooLarge = new LimitExceededError(`request body too large: at most ${maxBody} bytes`);
-  // Two shared contexts for HTTP: nothing per request to allocate.
+  // The two kinds of HTTP context, completed per request.
   const trustedCtx: RpcContext = { services: opts.services, trustedOrigin: true };
   const untrustedCtx: RpcContext = { services: opts.services, trustedOrigin: false };
 
@@ -406,6 +409,12 @@ export async function startRpcServer(opts: RpcServerOptions): Promise<RpcServer>
     const declared = Number(req.headers['content-length']);
     req.on('error', (err) => log('debug', 'http request stream error', { error: err.message }));
     if (declared > maxBody) return refuseBody(req, res, 413, tooLarge, 0);
+    let caller: Uint8Array;
+    try {
+      caller = credentialOf(req).credential;
+    } catch (err) {
+      return refuseBody(req, res, 400, err as RpcError, 0);
+    }
     // An announced size is reserved whole, so that bodies still arriving cannot together
     // outgrow the budget; a chunked body takes its share as its bytes arrive. Everything
     // is held until the answer is sent: the text and its parse live that long.
@@ -417,7 +426,10 @@ export async function startRpcServer(opts: RpcServerOptions): Promise<RpcServer>
     };
     res.once('close', release);
     if (expectsContinue) res.writeContinue();
-    const ctx = policy.originTrusted(req.headers.origin) ? trustedCtx : untrustedCtx;
+    const shared = policy.originTrusted(req.headers.origin) ? trustedCtx : untrustedCtx;
+    // Each request's context names its credential and the Host it came to (a Sign-In
+    // with Ethereum message names the node it signs in to).
+    const ctx: RpcContext = { ...shared, caller, host: req.headers.host };
     const chunks: Buffer[] = [];
     let size = 0;
     const refuse = (status: number, err: RpcError) => {
@@ -480,6 +492,12 @@ export async function startRpcServer(opts: RpcServerOptions): Promise<RpcServer>
     if (wsOpen >= maxWsConnections) {
       return rawRefusal(socket, 503, new LimitExceededError(`too many WebSocket connections: at most ${maxWsConnections}`));
     }
+    let caller: Uint8Array;
+    try {
+      caller = credentialOf(req).credential;
+    } catch (err) {
+      return rawRefusal(socket, 400, err as RpcError);
+    }
     // From here the socket is the WebSocket's, counted against maxWsConnections only.
     httpSockets.delete(socket);
     socket.setTimeout(0);
@@ -490,10 +508,10 @@ export async function startRpcServer(opts: RpcServerOptions): Promise<RpcServer>
       counted = false;
     };
     socket.once('close', release);
-    wss.handleUpgrade(req, socket, head, (ws) => onWsConnection(ws, policy.originTrusted(origin)));
+    wss.handleUpgrade(req, socket, head, (ws) => onWsConnection(ws, policy.originTrusted(origin), caller, req.headers.host));
   });
 
-  function onWsConnection(ws: WebSocket, trustedOrigin: boolean): void {
+  function onWsConnection(ws: WebSocket, trustedOrigin: boolean, caller: Uint8Array, host: string | undefined): void {
     const closeFns: (() => void)[] = [];
     let closed = false;
     /**
@@ -529,7 +547,7 @@ export async function startRpcServer(opts: RpcServerOptions): Promise<RpcServer>
         else closeFns.push(fn);
       },
     };
-    const ctx: RpcContext = { services: opts.services, connection, trustedOrigin };
+    const ctx: RpcContext = { services: opts.services, connection, trustedOrigin, caller, host };
     const tooManyInFlight = new LimitExceededError(`too many requests in flight on this connection: at most ${maxWsInFlight}`);
     let inFlight = 0;
     alive.add(ws);

@@ -16,12 +16,17 @@ export interface Services {
 
 export type Ctx = RpcContext<Services>;
 
-/** No credential yet: every caller reads as anonymous (the dev network is public). */
+/** The empty credential: an anonymous caller. */
 const ANONYMOUS = new Uint8Array(0);
+
+/** The caller's credential, as the enclave receives it with each request. */
+export function callerOf(ctx: Ctx): Uint8Array {
+  return ctx.caller ?? ANONYMOUS;
+}
 
 /** Asks the enclave a read on behalf of the caller. */
 export function read<T = unknown>(ctx: Ctx, query: Query): Promise<T> {
-  return ctx.services.enclave.request({ type: 'read', caller: ANONYMOUS, query }) as Promise<T>;
+  return ctx.services.enclave.request({ type: 'read', caller: callerOf(ctx), query }) as Promise<T>;
 }
 
 /** A polling filter operation, answered by the enclave for the caller. */
@@ -29,13 +34,13 @@ export function filter<T = unknown>(ctx: Ctx, request: FilterRequest): Promise<T
   const connection = ctx.connection;
   // A filter installed over a WebSocket ends with it.
   if (connection) ctx.services.subscriptions.track(connection);
-  return ctx.services.enclave.request({ type: 'filter', caller: ANONYMOUS, connection: connection?.id, request }) as Promise<T>;
+  return ctx.services.enclave.request({ type: 'filter', caller: callerOf(ctx), connection: connection?.id, request }) as Promise<T>;
 }
 
 /** eth_subscribe on the caller's WebSocket connection; answers the subscription id. */
 export function subscribe(ctx: Ctx & { connection: Connection }, subscription: SubscriptionRequest): Promise<string> {
   ctx.services.subscriptions.track(ctx.connection);
-  return ctx.services.enclave.request({ type: 'subscribe', caller: ANONYMOUS, connection: ctx.connection.id, subscription });
+  return ctx.services.enclave.request({ type: 'subscribe', caller: callerOf(ctx), connection: ctx.connection.id, subscription });
 }
 
 /**
@@ -47,5 +52,3 @@ export async function submitRaw(ctx: Ctx, raw: Uint8Array): Promise<string> {
   await ctx.services.order(admitted);
   return admitted.hash;
 }
-
-export { ANONYMOUS };

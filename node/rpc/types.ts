@@ -34,6 +34,16 @@ export interface RpcContext<Services = unknown> {
    * handler runs.
    */
   trustedOrigin: boolean;
+  /**
+   * The caller's credential, passed to the enclave as opaque bytes (credentials.ts):
+   * from the request (HTTP) or the upgrade request (WebSocket). Absent or empty: anonymous.
+   */
+  caller?: Uint8Array;
+  /**
+   * The Host header the request came with (already checked against the allowed hosts):
+   * a Sign-In with Ethereum message may name it as its domain.
+   */
+  host?: string;
 }
 
 export type MethodHandler<S = any> = (params: unknown[], ctx: RpcContext<S>) => Promise<unknown> | unknown;

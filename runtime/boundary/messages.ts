@@ -53,6 +53,19 @@ export interface LogFilter {
 }
 
 /**
+ * A consortium network's genesis, from its network file (`conclave start --genesis`):
+ * public by nature. Every node of the network starts from the same one.
+ */
+export interface NetworkGenesis {
+  /** The identity registry's initial entries: roles are bits (member 1, user 2, auditor 4). */
+  identities: { address: string; roles: number; x25519?: Uint8Array }[];
+  /** Funded accounts. */
+  alloc: { address: string; balance: bigint }[];
+  /** The policy of contracts that set none, as JSON text; absent: such contracts are public. */
+  defaultPolicy?: string;
+}
+
+/**
  * Settings the host passes at start; none of them is secret. The platform secret is
  * not among them: the enclave locates it itself (runtime/ledger/platformSecret.ts).
  */
@@ -68,6 +81,16 @@ export interface EnclaveConfig {
   blockGasLimit: bigint;
   /** What callers may spend; checked inside the enclave. */
   limits: EnclaveLimits;
+  /**
+   * Sign-In with Ethereum domains (`host[:port]`) this node serves besides the Host a
+   * login arrives with.
+   */
+  sessionDomains?: string[];
+  /**
+   * A consortium network: only its registered identities transact, and no dev account
+   * exists. Absent: the open dev network, where any funded account transacts.
+   */
+  network?: NetworkGenesis;
 }
 
 /** One entry of the ordering log. Transactions travel sealed; cuts carry the log's clock. */
@@ -81,6 +104,8 @@ export type Query =
   | { kind: 'blockNumber' }
   | { kind: 'balance'; address: string; block: BlockRef }
   | { kind: 'code'; address: string; block: BlockRef }
+  /** conclave_getPolicy: the policy governing a contract at a block (public). */
+  | { kind: 'policy'; address: string; block: BlockRef }
   | { kind: 'storage'; address: string; slot: bigint; block: BlockRef }
   | { kind: 'nonce'; address: string; block: BlockRef }
   | { kind: 'call'; request: CallRequest; block: BlockRef }
@@ -120,6 +145,21 @@ export interface Notification {
   result: unknown;
 }
 
+/**
+ * Sign-In with Ethereum (EIP-4361): a nonce to put in the message, a login with the
+ * signed message, or the end of the caller's session.
+ */
+export type SessionRequest = { kind: 'nonce' } | { kind: 'login'; message: string; signature: string; host?: string } | { kind: 'logout' };
+
+/** A new session: `token` is the caller's credential from now on; `expiresAt` in unix seconds. */
+export interface Login {
+  token: string;
+  address: string;
+  expiresAt: number;
+  /** The contracts the session may reach, when its message named any in `resources`. */
+  scope?: string[];
+}
+
 /** A signature made with a dev account's key. */
 export type SignRequest =
   | { kind: 'message'; address: string; message: Uint8Array }
@@ -154,6 +194,8 @@ export type HostToEnclave =
   | { type: 'subscribe'; id: number; caller: Credential; connection: number; subscription: SubscriptionRequest }
   /** eth_unsubscribe: only the connection that subscribed can end a subscription. */
   | { type: 'unsubscribe'; id: number; caller: Credential; connection: number; subscriptionId: string }
+  /** conclave_nonce, conclave_login, conclave_logout; a logout ends the caller's session. */
+  | { type: 'session'; id: number; caller: Credential; request: SessionRequest }
   /** A WebSocket connection closed: its subscriptions and filters end. */
   | { type: 'connectionClosed'; id: number; connection: number }
   /** Write a snapshot and close storage. */
@@ -168,6 +210,7 @@ export type EnclaveErrorKind =
   | 'unsupported'
   | 'limitExceeded'
   | 'notPermitted'
+  | 'unauthorized'
   | 'internal';
 
 export interface EnclaveError {
@@ -244,6 +287,8 @@ export interface ReplyValues {
   subscribe: string;
   /** Whether a subscription was removed. */
   unsubscribe: boolean;
+  /** A nonce, a new session, or true once the session ended. */
+  session: string | Login | true;
   connectionClosed: null;
   shutdown: null;
 }

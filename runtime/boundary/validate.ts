@@ -70,10 +70,19 @@ export const MESSAGE_BOUNDS = {
   feeHistoryBlocks: 65_536,
   /** eth_feeHistory percentiles (feeHistoryMaxPercentiles may not exceed it). */
   feeHistoryPercentiles: 10_000,
+  /** A Sign-In with Ethereum message (EIP-4361): a few lines, some resources. */
+  siweMessage: 4 * KiB,
   /** Paths and mnemonics of the init config. */
   path: 4 * KiB,
   mnemonic: 1 * KiB,
   devAccounts: 1_000,
+  /** Identities and funded accounts of a network file. */
+  genesisAccounts: 100_000,
+  /** A policy's JSON text. */
+  policy: 16 * KiB,
+  /** Sign-In with Ethereum domains of the init config, and the length of each. */
+  sessionDomains: 64,
+  domain: 255,
 } as const;
 
 const B = MESSAGE_BOUNDS;
@@ -126,6 +135,7 @@ const QUERIES: { [K in Query['kind']]: Shape } = {
   blockNumber: {},
   balance: { address, block: blockRef },
   code: { address, block: blockRef },
+  policy: { address, block: blockRef },
   storage: { address, slot: uint256, block: blockRef },
   nonce: { address, block: blockRef },
   call: { request: callQuery, block: blockRef },
@@ -192,6 +202,14 @@ const config = object({
   devBalance: uint256,
   blockGasLimit: bigint(UINT64_MAX, 5_000n),
   limits: object(LIMITS),
+  sessionDomains: optional(array(text(B.domain), B.sessionDomains)),
+  network: optional(
+    object({
+      identities: array(object({ address, roles: integer(7, 1), x25519: optional(bytes(32, 32)) }), B.genesisAccounts),
+      alloc: array(object({ address, balance: uint256 }), B.genesisAccounts),
+      defaultPolicy: optional(text(B.policy)),
+    }),
+  ),
 });
 
 /** The host's id of a WebSocket connection. */
@@ -234,6 +252,18 @@ const MESSAGES: { [K in HostToEnclave['type']]: Shape } = {
     subscription: tagged('kind', { newHeads: {}, newPendingTransactions: {}, logs: { filter: logFilter } }),
   },
   unsubscribe: { caller: credential, connection, subscriptionId: watchId },
+  session: {
+    caller: credential,
+    request: tagged('kind', {
+      nonce: {},
+      login: {
+        message: text(B.siweMessage),
+        signature: text(132, /^0x[0-9a-fA-F]{130}$/, 'signature (0x and 130 hex digits)'),
+        host: optional(text(B.domain)),
+      },
+      logout: {},
+    }),
+  },
   connectionClosed: { connection },
   shutdown: {},
 };

@@ -3,7 +3,7 @@ import type { Common } from '@ethereumjs/common';
 import { RLP } from '@ethereumjs/rlp';
 import type { TypedTransaction } from '@ethereumjs/tx';
 import { bigIntMax, bytesToHex, createZeroAddress, hexToBytes, KECCAK256_NULL, KECCAK256_RLP } from '@ethereumjs/util';
-import { createVM, encodeReceipt, runTx, type VM } from '@ethereumjs/vm';
+import { Bloom, createVM, encodeReceipt, runTx, type VM } from '@ethereumjs/vm';
 import { sha256 } from '@noble/hashes/sha2.js';
 import type { BlockEvent } from '../boundary/messages.ts';
 import { LedgerCorruptError } from '../ledger/errors.ts';
@@ -24,13 +24,21 @@ import {
   encodePayload,
   encodeSnapshot,
   serializeBlock,
+  type BlockPolicies,
   type LedgerPayload,
+  type StoredLog,
   type StoredReceipt,
   type WriteSet,
 } from './codec.ts';
 import { formatBlock, formatReceipts } from './format.ts';
 import { decodeEnvelope } from '../enclave/inspect.ts';
 import { ArchiveStates } from './ArchiveStates.ts';
+import type { GuardedEvm } from '../evm/messageGuard.ts';
+import { rolesIn } from '../identity/Identities.ts';
+import { isPublicLog } from '../policy/decide.ts';
+import type { PolicyBook } from '../policy/PolicyBook.ts';
+import type { Policy } from '../policy/Policy.ts';
+import { StateGuard } from '../policy/StateGuard.ts';
 
 /** A transaction taken from the ordering log, with the sender recovered at submission. */
 export interface QueuedTx {
@@ -59,13 +67,26 @@ export interface StoredBlock {
   txIndex: Map<string, number>;
   /** Length of the block's RLP. */
   size: number;
+  /** The policies that governed the block (see BlockPolicies). */
+  policies: BlockPolicies;
   /** The receipts in JSON-RPC shape, formatted on first use. */
   receiptsJson?: Record<string, unknown>[];
 }
 
-/** A block's receipts in JSON-RPC shape, formatted once per cached block. */
-export function receiptsJson(s: StoredBlock): Record<string, unknown>[] {
-  return (s.receiptsJson ??= formatReceipts(s.block, s.senders, s.receipts));
+/**
+ * A block's receipts in JSON-RPC shape, for everyone (each caller's answer is filtered
+ * from these), formatted once per cached block.
+ */
+export function receiptsJson(s: StoredBlock, isPublic: (log: StoredLog) => boolean): Record<string, unknown>[] {
+  return (s.receiptsJson ??= formatReceipts(s.block, s.senders, s.receipts, isPublic));
+}
+
+/** An account of the genesis state: funds, and for system contracts their code and storage. */
+export interface GenesisAccount {
+  balance: bigint;
+  code?: Uint8Array;
+  /** Non-zero storage words by slot (0x-prefixed 32-byte hex), minimal big-endian values. */
+  storage?: Map<string, Uint8Array>;
 }
 
 export interface ChainOptions {
@@ -74,8 +95,12 @@ export interface ChainOptions {
   /** Writes the ledger's sealed rows (a thread of its own, so execution goes on meanwhile). */
   storage: StorageThread;
   blockGasLimit: bigint;
-  /** Genesis allocation, used only when the ledger is empty. */
-  genesis: { alloc: Map<string, bigint>; timestamp: bigint };
+  /** Reads contracts' policies; every transaction runs under its sender's state audiences. */
+  policies: PolicyBook;
+  /** The open dev network: any funded account transacts. Else only registered identities do. */
+  openNetwork: boolean;
+  /** Genesis state, used only when the ledger is empty. */
+  genesis: { accounts: Map<string, GenesisAccount>; timestamp: bigint };
 }
 
 /**
@@ -118,7 +143,10 @@ export class Chain {
   readonly world = new WorldState();
   readonly history: History;
   readonly blockGasLimit: bigint;
+  readonly policies: PolicyBook;
+  readonly openNetwork: boolean;
   private vm!: VM;
+  private stateManager!: JournaledStateManager;
   /** What the EVM asks of the chain (BLOCKHASH); call VMs share it. */
   readonly vmBlockchain = {
     getBlock: async (n: number) => ({ hash: () => hexToBytes(this.stored(n).hash as `0x${string}`) }),
@@ -154,6 +182,8 @@ export class Chain {
     this.ledger = opts.ledger;
     this.storage = opts.storage;
     this.blockGasLimit = opts.blockGasLimit;
+    this.policies = opts.policies;
+    this.openNetwork = opts.openNetwork;
     this.archive = new ArchiveStates(opts.ledger);
     this.history = new History(this.world, HISTORY_DEPTH, () => this.world.inProgress(), {
       maxKeys: HISTORY_KEYS,
@@ -169,6 +199,7 @@ export class Chain {
       (a) => chain.world.storageRootOf(a),
       () => chain.world.stateRoot(),
     );
+    chain.stateManager = stateManager;
     const blockchain = chain.vmBlockchain as never;
     const evm = await createChainEvm({ common: chain.common, stateManager, blockchain }, 'block');
     chain.vm = await createVM({ common: chain.common, stateManager, blockchain, evm });
@@ -197,8 +228,15 @@ export class Chain {
   }
 
   private async createGenesis(genesis: ChainOptions['genesis']): Promise<void> {
-    for (const [address, balance] of genesis.alloc) {
-      this.world.setAccount(address, { nonce: 0n, balance, codeHash: KECCAK256_NULL });
+    for (const [address, account] of genesis.accounts) {
+      let codeHash = KECCAK256_NULL;
+      if (account.code) {
+        codeHash = keccak256(account.code);
+        this.world.putCode(bytesToHex(codeHash), account.code);
+      }
+      // EIP-161: an account with code starts at nonce 1, as if created.
+      this.world.setAccount(address, { nonce: account.code ? 1n : 0n, balance: account.balance, codeHash });
+      for (const [slot, value] of account.storage ?? []) this.world.setStorage(address, slot, value);
     }
     const stateRoot = await this.world.stateRoot();
     const block = createBlock(
@@ -219,7 +257,7 @@ export class Chain {
       },
       { common: this.common },
     );
-    this.commit(block, block.serialize(), [], [], this.world.takeChanges());
+    this.commit(block, block.serialize(), [], [], this.world.takeChanges(), new Map());
     await this.durable(0);
   }
 
@@ -299,7 +337,6 @@ export class Chain {
     const included: QueuedTx[] = [];
     const receipts: StoredReceipt[] = [];
     const encodedReceipts: Uint8Array[] = [];
-    const bloom = new Uint8Array(256);
     let gasUsed = 0n;
 
     // Passes over the queue in log order; a transaction whose nonce is ahead of its
@@ -335,6 +372,13 @@ export class Chain {
           this.dropped.push(item.hash);
           continue;
         }
+        const roles = rolesIn(this.world, item.sender);
+        if (!this.openNetwork && roles === 0) {
+          // A consortium network runs registered senders' transactions only (the pool
+          // admits no others; this holds for every node that executes the log).
+          this.dropped.push(item.hash);
+          continue;
+        }
         // Blocks are filled to the EIP-1559 gas target (half the limit), so batching a
         // backlog never raises the base fee; a single larger transaction still fits alone.
         const room = (included.length === 0 ? this.blockGasLimit : this.blockGasLimit / 2n) - gasUsed;
@@ -344,6 +388,8 @@ export class Chain {
           break;
         }
         let result;
+        const evm = this.vm.evm as unknown as GuardedEvm;
+        evm.messageGuard = new StateGuard(this.stateManager, this.policies, { address: item.sender, roles, authenticated: true }, this.openNetwork);
         try {
           result = await runTx(this.vm, {
             tx: item.tx,
@@ -355,6 +401,8 @@ export class Chain {
           // No longer valid (e.g. funds spent since submission): dropped, as a pool would.
           this.dropped.push(item.hash);
           continue;
+        } finally {
+          evm.messageGuard = undefined;
         }
         gasUsed += result.totalGasSpent;
         const receipt = result.receipt;
@@ -368,8 +416,6 @@ export class Chain {
           contractAddress: result.createdAddress?.toString(),
         });
         encodedReceipts.push(encodeReceipt(receipt, item.tx.type));
-        const bits = result.bloom.bitvector;
-        for (let b = 0; b < 256; b++) bloom[b]! |= bits[b]!;
         progressed = true;
         if (performance.now() - yielded > YIELD_EVERY_MS) {
           await new Promise(setImmediate);
@@ -390,6 +436,7 @@ export class Chain {
     if (included.length === 0 && !allowEmpty) return undefined;
 
     const transactions = included.map((q) => q.tx);
+    const policies = this.blockPolicies(transactions, receipts);
     const receiptTrie = new MerkleTrie();
     const transactionTrie = new MerkleTrie();
     for (let i = 0; i < transactions.length; i++) {
@@ -404,7 +451,7 @@ export class Chain {
         stateRoot,
         transactionsTrie: transactionTrie.root(),
         receiptTrie: receiptTrie.root(),
-        logsBloom: bloom,
+        logsBloom: publicBloom(receipts, policies, (hash) => this.policies.byHash(this.world, hash), this.common),
         gasUsed,
       },
       { common: this.common },
@@ -419,6 +466,7 @@ export class Chain {
       included.map((q) => q.sender),
       receipts,
       this.world.takeChanges(),
+      policies,
     );
     return {
       number: block.header.number,
@@ -438,6 +486,7 @@ export class Chain {
     senders: string[],
     receipts: StoredReceipt[],
     changes: ReturnType<WorldState['takeChanges']>,
+    policies: BlockPolicies,
   ): StoredBlock {
     const seq = Number(block.header.number);
     const writeSet: WriteSet = changes;
@@ -450,7 +499,7 @@ export class Chain {
     }
     const rows = this.ledger.sealAppend({
       seq,
-      payload: encodePayload({ block: serialized, senders, receipts, writeSet }),
+      payload: encodePayload({ block: serialized, senders, receipts, writeSet, policies }),
       txHashes: block.transactions.map((tx) => tx.hash()),
       blockHash: block.hash(),
       logKeys: [...logKeys.values()],
@@ -474,7 +523,27 @@ export class Chain {
     this.writing.set(seq, write);
     this.txsSinceSnapshot += block.transactions.length;
     if (seq > 0 && (seq % SNAPSHOT_BLOCKS === 0 || this.txsSinceSnapshot >= SNAPSHOT_TXS)) this.snapshot();
-    return this.cache(seq, block, senders, receipts, serialized.length);
+    return this.cache(seq, block, senders, receipts, serialized.length, policies);
+  }
+
+  /**
+   * The policies governing a block, as of its end: for each contract it touched that
+   * has one (transactions' targets, created contracts, log emitters).
+   */
+  private blockPolicies(transactions: TypedTransaction[], receipts: StoredReceipt[]): BlockPolicies {
+    const policies: BlockPolicies = new Map();
+    const note = (address: string) => {
+      if (policies.has(address)) return;
+      const hash = this.policies.hashAt(this.world, address);
+      if (hash !== undefined) policies.set(address, hash);
+    };
+    transactions.forEach((tx, i) => {
+      if (tx.to) note(tx.to.toString());
+      const created = receipts[i]!.contractAddress;
+      if (created) note(created);
+      for (const log of receipts[i]!.logs) note(bytesToHex(log[0]));
+    });
+    return policies;
   }
 
   /**
@@ -495,10 +564,10 @@ export class Chain {
     this.ledger.close();
   }
 
-  private cache(seq: number, block: Block, senders: string[], receipts: StoredReceipt[], size: number): StoredBlock {
+  private cache(seq: number, block: Block, senders: string[], receipts: StoredReceipt[], size: number, policies: BlockPolicies): StoredBlock {
     const txIndex = new Map<string, number>();
     block.transactions.forEach((tx, i) => txIndex.set(bytesToHex(tx.hash()), i));
-    const stored = { block, senders, receipts, hash: bytesToHex(block.hash()), txIndex, size };
+    const stored = { block, senders, receipts, hash: bytesToHex(block.hash()), txIndex, size, policies };
     this.blocks.set(seq, stored);
     this.cachedTxs += Math.max(1, block.transactions.length);
     for (const [oldest, old] of this.blocks) {
@@ -520,6 +589,7 @@ export class Chain {
       payload.senders,
       payload.receipts,
       payload.block.length,
+      payload.policies,
     );
   }
 
@@ -538,4 +608,22 @@ export class Chain {
     const s = this.stored(seq);
     return formatBlock(s.block, s.senders, full, s.size);
   }
+}
+
+/**
+ * A block's logsBloom over its public logs only: a bloom over confidential logs would
+ * let anyone confirm a guessed address or topic (an account's involvement in a
+ * confidential transfer). Each log counts under the policy that governed the block.
+ */
+function publicBloom(receipts: StoredReceipt[], policies: BlockPolicies, policy: (hash: string) => Policy, common: Common): Uint8Array {
+  const bloom = new Bloom(undefined, common);
+  for (const r of receipts) {
+    for (const [address, topics] of r.logs) {
+      const hash = policies.get(bytesToHex(address));
+      if (hash !== undefined && !isPublicLog(policy(hash), topics)) continue;
+      bloom.add(address);
+      for (const t of topics) bloom.add(t);
+    }
+  }
+  return bloom.bitvector;
 }

@@ -18,12 +18,20 @@ export interface StoredReceipt {
 
 export type WriteSet = Pick<BlockChanges, 'accounts' | 'storage' | 'codes'>;
 
-/** The plaintext of one ledger entry: the block, its senders, receipts and write set. */
+/**
+ * The policies that governed a block: by contract (the transactions' targets, created
+ * contracts and log emitters that had one at the end of the block), the hash of its
+ * policy. Reads about the block decide with these, never with later policies.
+ */
+export type BlockPolicies = Map<string, string>;
+
+/** The plaintext of one ledger entry: the block, its senders, receipts, write set and policies. */
 export interface LedgerPayload {
   block: Uint8Array;
   senders: string[];
   receipts: StoredReceipt[];
   writeSet: WriteSet;
+  policies: BlockPolicies;
 }
 
 const hex = (b: Uint8Array) => bytesToHex(b);
@@ -57,15 +65,17 @@ export function encodePayload(p: LedgerPayload): Uint8Array {
       r.contractAddress ? fromHex(r.contractAddress) : new Uint8Array(0),
     ]),
     encodeWriteSet(p.writeSet),
+    [...p.policies].map(([address, hash]) => [fromHex(address), fromHex(hash)]),
   ]);
 }
 
 export function decodePayload(bytes: Uint8Array): LedgerPayload {
-  const [block, senders, receipts, writeSet] = RLP.decode(bytes) as unknown as [
+  const [block, senders, receipts, writeSet, policies] = RLP.decode(bytes) as unknown as [
     Uint8Array,
     Uint8Array[],
     [Uint8Array, Uint8Array, Uint8Array, StoredLog[], Uint8Array][],
     WriteSetRlp,
+    [Uint8Array, Uint8Array][],
   ];
   return {
     block,
@@ -78,6 +88,7 @@ export function decodePayload(bytes: Uint8Array): LedgerPayload {
       contractAddress: created.length ? hex(created) : undefined,
     })),
     writeSet: decodeWriteSet(writeSet),
+    policies: new Map(policies.map(([address, hash]) => [hex(address), hex(hash)])),
   };
 }
 

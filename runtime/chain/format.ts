@@ -119,8 +119,11 @@ export function formatLog(
 
 type StoredReceiptLog = StoredReceipt['logs'][number];
 
-/** All receipts of a block, with log indexes running across the block. */
-export function formatReceipts(block: Block, senders: string[], receipts: StoredReceipt[]): Json[] {
+/**
+ * All receipts of a block, with log indexes running across the block. Each receipt's
+ * logsBloom covers only the logs `isPublic` accepts, as the block's does.
+ */
+export function formatReceipts(block: Block, senders: string[], receipts: StoredReceipt[], isPublic: (log: StoredReceiptLog) => boolean): Json[] {
   let logIndex = 0;
   const baseFee = block.header.baseFeePerGas ?? 0n;
   return receipts.map((r, i) => {
@@ -139,7 +142,7 @@ export function formatReceipts(block: Block, senders: string[], receipts: Stored
       gasUsed: bigIntToHex(r.gasUsed),
       contractAddress: r.contractAddress ?? null,
       logs,
-      logsBloom: bytesToHex(bloomOf(r.logs, block.common)),
+      logsBloom: bytesToHex(bloomOf(r.logs.filter(isPublic), block.common)),
       status: intToHex(r.status),
       effectiveGasPrice: bigIntToHex(effectiveGasPrice(tx, baseFee)),
     };

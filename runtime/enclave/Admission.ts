@@ -19,6 +19,8 @@ export interface AdmissionOptions {
   limits: EnclaveLimits;
   /** The host's submission port (absent in-process). */
   hostPort?: MessagePort;
+  /** A consortium network: the only senders admitted (lowercase). Absent: any sender. */
+  registered?: string[];
   /** The current accounts of senders the pool starts to follow. */
   lookup(addresses: string[]): PoolUpdate;
   /** Accounts the pool stopped following: updates may leave them out. */
@@ -42,6 +44,7 @@ export class Admission {
     const data: AdmissionData = {
       chainId: opts.chainId.toString(),
       envelopeKey: opts.envelopeKey,
+      registered: opts.registered,
       blockGasLimit: opts.blockGasLimit.toString(),
       baseFee: opts.baseFee.toString(),
       limits: opts.limits,

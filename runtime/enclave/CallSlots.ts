@@ -4,6 +4,7 @@ import type { TypedTransaction } from '@ethereumjs/tx';
 import { createVM, runTx, type RunTxResult, type VM } from '@ethereumjs/vm';
 import { waitInLine, type BudgetedEvm, type ExecutionBudget } from '../evm/ExecutionBudget.ts';
 import { createChainEvm } from '../evm/precompiles.ts';
+import type { GuardedEvm, MessageGuard } from '../evm/messageGuard.ts';
 import { JournaledStateManager } from '../state/JournaledStateManager.ts';
 import { Overlay } from '../state/Overlay.ts';
 import type { StateReader } from '../state/types.ts';
@@ -11,8 +12,11 @@ import { EnclaveFailure } from './EnclaveFailure.ts';
 
 /** A call's own EVM for the time it runs: executions write to an overlay of their own. */
 export interface CallLease {
-  /** Runs a transaction against `state`, discarding every write. */
-  simulate(tx: TypedTransaction, state: StateReader, block: Block): Promise<RunTxResult>;
+  /**
+   * Runs a transaction against `state`, discarding every write; `guard` makes the
+   * message guard of the run (see messageGuard.ts) over the run's own state.
+   */
+  simulate(tx: TypedTransaction, state: StateReader, block: Block, guard?: (state: JournaledStateManager) => MessageGuard): Promise<RunTxResult>;
 }
 
 /**
@@ -67,9 +71,10 @@ export class CallSlots {
       evm.executionBudget = budget;
       const state = vm.stateManager as JournaledStateManager;
       const result = await fn({
-        simulate: (tx, view, block) => {
+        simulate: (tx, view, block, guard) => {
           budget.check();
           state.store = new Overlay(view);
+          (vm!.evm as unknown as GuardedEvm).messageGuard = guard?.(state);
           return runTx(vm!, {
             tx,
             block,
@@ -90,6 +95,7 @@ export class CallSlots {
     } finally {
       if (vm) {
         (vm.evm as unknown as BudgetedEvm).executionBudget = undefined;
+        (vm.evm as unknown as GuardedEvm).messageGuard = undefined;
         // An idle VM keeps no view of state alive (an old state can be a whole copy).
         (vm.stateManager as JournaledStateManager).store = IDLE;
         if (clean) this.idle.push(vm);

@@ -1,16 +1,24 @@
 import { bigIntToBytes, bytesToHex } from '@ethereumjs/util';
-import { randomBytes } from 'node:crypto';
 import { setFlagsFromString } from 'node:v8';
 import type { MessagePort } from 'node:worker_threads';
-import type { CallRequest, EnclaveConfig, HostToEnclave, InitResult, Notification, OrderResult, SignRequest } from '../boundary/messages.ts';
+import type { CallRequest, Credential, EnclaveConfig, HostToEnclave, InitResult, Notification, OrderResult, SignRequest } from '../boundary/messages.ts';
 import { checkOrderedEntry } from '../boundary/validate.ts';
 import { Chain } from '../chain/Chain.ts';
 import { createChainCommon } from '../chain/common.ts';
 import { DevAccounts } from '../chain/devAccounts.ts';
 import { initEthCrypto } from '../crypto/ethCrypto.ts';
+import { deriveNetworkKeys } from '../crypto/networkKeys.ts';
 import { cacheJumpAnalysis } from '../evm/cacheJumpAnalysis.ts';
 import { installFastWordOpcodes } from '../evm/fastWordOpcodes.ts';
 import { installSyncOpcodeLoop } from '../evm/syncOpcodeLoop.ts';
+import { installMessageGuard } from '../evm/messageGuard.ts';
+import { genesisAccounts } from '../chain/genesisAccounts.ts';
+import { PolicyBook } from '../policy/PolicyBook.ts';
+import { Disclosure } from '../policy/Disclosure.ts';
+import { ANONYMOUS, type Principal } from '../policy/decide.ts';
+import { Identities } from '../identity/Identities.ts';
+import { Sessions, tokenIdOf } from '../identity/Sessions.ts';
+import { createHash } from 'node:crypto';
 import { LedgerCorruptError } from '../ledger/errors.ts';
 import { Ledger } from '../ledger/Ledger.ts';
 import { StorageThread } from '../ledger/StorageThread.ts';
@@ -53,12 +61,16 @@ export class Enclave {
   private filters?: Filters;
   private subscriptions?: Subscriptions;
   private logRouter?: LogRouter;
+  private sessions?: Sessions;
+  private sessionSweep?: NodeJS.Timeout;
+  private identities?: Identities;
   /**
    * Senders whose accounts the pool follows: a mirror of the pool's view, which is
    * bounded (the pool reports the accounts it stops following).
    */
   private readonly followed = new Set<string>();
   private last: Promise<unknown> = Promise.resolve();
+  private readonly policyBook = new PolicyBook();
   /** Per dev account: the last send in line (eth_sendTransaction) and how many are in line. */
   private readonly sending = new Map<string, { last: Promise<void>; count: number }>();
 
@@ -79,13 +91,15 @@ export class Enclave {
           .chain.durable(Number(message.number))
           .then(() => null);
       case 'read':
-        return this.ready().reads.answer(message.query);
+        return this.ready().reads.answer(message.query, this.who(message.caller));
+      case 'session':
+        return this.ready().sessions.handle(message.caller, message.request);
       case 'sign':
         return this.sign(message.request);
       case 'filter':
-        return this.watching().filters.handle(message.caller, message.connection, message.request);
+        return this.watching().filters.handle(message.caller, this.who(message.caller), message.connection, message.request);
       case 'subscribe':
-        return this.watching().subscriptions.add(message.caller, message.connection, message.subscription);
+        return this.watching().subscriptions.add(message.caller, this.who(message.caller), message.connection, message.subscription);
       case 'unsubscribe':
         return this.watching().subscriptions.remove(message.connection, message.subscriptionId);
       case 'connectionClosed': {
@@ -107,10 +121,35 @@ export class Enclave {
   }
 
   private ready() {
-    if (!this.chain || !this.admission || !this.reads || !this.dev || !this.envelopeKey) {
+    if (!this.chain || !this.admission || !this.reads || !this.dev || !this.envelopeKey || !this.sessions || !this.identities) {
       throw new EnclaveFailure('internal', 'enclave not initialised');
     }
-    return { chain: this.chain, admission: this.admission, reads: this.reads, dev: this.dev, envelopeKey: this.envelopeKey };
+    return {
+      chain: this.chain,
+      admission: this.admission,
+      reads: this.reads,
+      dev: this.dev,
+      envelopeKey: this.envelopeKey,
+      sessions: this.sessions,
+      identities: this.identities,
+    };
+  }
+
+  /**
+   * Who a credential proves: the identity of a live session, with its roles from the
+   * identity registry at the head; nobody for an empty credential. A credential that is
+   * no live session is refused (the caller should sign in again), never read as nobody.
+   */
+  private who(caller: Credential): Principal {
+    const { sessions, identities } = this.ready();
+    const session = sessions.authenticate(caller);
+    if (!session) return ANONYMOUS;
+    return {
+      address: session.address,
+      roles: identities.rolesOf(session.address),
+      authenticated: true,
+      ...(session.scope ? { scope: session.scope } : {}),
+    };
   }
 
   private watching() {
@@ -156,10 +195,12 @@ export class Enclave {
       throw new LedgerCorruptError(`meta value "chainId" is missing but the ledger holds blocks 0..${head} (tampered)`, undefined, 'meta');
     }
     if (!stored) ledger.setMeta('chainId', bigIntToBytes(chainId));
+    checkNetwork(ledger, config);
     const common = createChainCommon(chainId, await initEthCrypto());
     await cacheJumpAnalysis();
     await installFastWordOpcodes();
     await installSyncOpcodeLoop();
+    installMessageGuard();
     this.dev = new DevAccounts(config.devMnemonic, config.devAccounts);
     const storage = new StorageThread(ledger.dbFile);
     try {
@@ -168,8 +209,13 @@ export class Enclave {
         ledger,
         storage,
         blockGasLimit: config.blockGasLimit,
+        policies: this.policyBook,
+        openNetwork: config.network === undefined,
         genesis: {
-          alloc: new Map(this.dev.addresses.map((a) => [a, config.devBalance])),
+          accounts: genesisAccounts(
+            [...this.dev.addresses.map((a): [string, bigint] => [a, config.devBalance]), ...(config.network?.alloc ?? []).map((a): [string, bigint] => [a.address, a.balance])],
+            config.network,
+          ),
           timestamp: BigInt(Math.floor(Date.now() / 1000)),
         },
       });
@@ -179,17 +225,33 @@ export class Enclave {
       throw err;
     }
     const chain = this.chain;
-    // The embedded ordering log lives in host memory for one run only, so envelopes are
-    // sealed under a key that lives exactly as long; a network log would use a key
-    // derived from the ledger secret that every member enclave holds.
-    const envelopeKey = randomBytes(32);
+    // Envelopes are sealed under a key derived from the network secret, so every enclave
+    // of the network opens the entries of a replicated log alike.
+    const networkSecret = ledger.takeNetworkSecret();
+    const envelopeKey = deriveNetworkKeys(networkSecret).envelope;
+    networkSecret.fill(0);
     this.envelopeKey = envelopeKey;
-    const logRouter = new LogRouter(config.limits);
-    const filters = new Filters(config.limits, logRouter, (filter) => this.ready().reads.answer({ kind: 'logs', filter }));
+    const openNetwork = config.network === undefined;
+    const identities = new Identities(chain.world);
+    this.identities = identities;
+    const disclosure = new Disclosure(this.policyBook, () => chain.world, openNetwork);
+    const logRouter = new LogRouter(config.limits, disclosure);
+    const filters = new Filters(config.limits, logRouter, (filter, who) => this.ready().reads.answer({ kind: 'logs', filter }, who));
     const subscriptions = new Subscriptions(config.limits, logRouter, (n) => this.options.notify?.(n));
     this.logRouter = logRouter;
     this.filters = filters;
     this.subscriptions = subscriptions;
+    const sessions = new Sessions({ chainId, domains: config.sessionDomains ?? [] });
+    // A session's filters and subscriptions end with it (logout, expiry, eviction).
+    sessions.onEnd((tokenId) => {
+      const ended = (caller: Credential) => tokenIdOf(caller) === tokenId;
+      filters.endCaller(ended);
+      subscriptions.endCaller(ended);
+    });
+    this.sessions = sessions;
+    // Expired sessions end (with their filters and subscriptions) even if never used again.
+    this.sessionSweep = setInterval(() => sessions.expire(), 60_000);
+    this.sessionSweep.unref();
     chain.onDurable = (seq) => this.blockDurable(seq);
     const admission = new Admission({
       chainId,
@@ -198,6 +260,7 @@ export class Enclave {
       baseFee: chain.tip.header.calcNextBaseFee(),
       limits: config.limits,
       hostPort: this.options.submissions,
+      ...(config.network ? { registered: config.network.identities.map((i) => i.address) } : {}),
       lookup: (addresses) => {
         for (const a of addresses) this.followed.add(a);
         return this.poolUpdate(addresses, []);
@@ -224,7 +287,14 @@ export class Enclave {
     };
     const { limits } = config;
     const calls = new CallSlots(chain.common, chain.vmBlockchain, limits.maxConcurrentCalls, limits.maxQueuedCalls);
-    this.reads = new Reads(chain, pool, () => this.dev!.addresses, limits, calls);
+    const devAccounts = new Set(this.dev.addresses.map((a) => a.toLowerCase()));
+    this.reads = new Reads(chain, pool, () => this.dev!.addresses, limits, calls, {
+      book: this.policyBook,
+      disclosure,
+      identities,
+      openNetwork,
+      isDevAccount: (address) => devAccounts.has(address),
+    });
     // Under sustained load V8 lets the heap grow to several times the live data between
     // full collections; capping the growth factor at 2 keeps memory in proportion to
     // live state (state and recent history) at the cost of more frequent, mostly
@@ -368,6 +438,7 @@ export class Enclave {
   }
 
   private async shutdown(): Promise<null> {
+    clearInterval(this.sessionSweep);
     this.filters?.close();
     if (this.chain) {
       await this.chain.close();
@@ -377,4 +448,41 @@ export class Enclave {
     this.admission = undefined;
     return null;
   }
+}
+
+/**
+ * A data directory belongs to one network: the dev network, or the consortium network
+ * of one network file. Its identity (a hash of the network file's content) is kept at
+ * genesis; a start with another refuses, since the genesis state would not match.
+ */
+function checkNetwork(ledger: Ledger, config: EnclaveConfig): void {
+  const network = config.network;
+  const id = network
+    ? createHash('sha256')
+        .update(
+          JSON.stringify({
+            identities: network.identities.map((i) => [i.address, i.roles, i.x25519 ? bytesToHex(i.x25519) : null]),
+            alloc: network.alloc.map((a) => [a.address, a.balance.toString()]),
+            defaultPolicy: network.defaultPolicy ?? null,
+          }),
+        )
+        .digest('hex')
+    : 'dev';
+  const stored = ledger.getMeta('network');
+  if (!stored) {
+    if (ledger.head >= 0) {
+      ledger.close();
+      throw new LedgerCorruptError('meta value "network" is missing but the ledger holds blocks (tampered)', undefined, 'meta');
+    }
+    ledger.setMeta('network', new TextEncoder().encode(id));
+    return;
+  }
+  const was = new TextDecoder().decode(stored);
+  if (was === id) return;
+  ledger.close();
+  const describe = (x: string) => (x === 'dev' ? 'the dev network (started without --genesis)' : 'a network from a network file');
+  throw new EnclaveFailure(
+    'invalidInput',
+    `data directory ${config.dataDir} holds ${describe(was)}${was !== 'dev' && id !== 'dev' ? ' with other content' : ''}, not ${describe(id)}: start it as it was created, or --reset to start over`,
+  );
 }

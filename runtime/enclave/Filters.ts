@@ -5,6 +5,7 @@ import { EnclaveFailure, invalidInput } from './EnclaveFailure.ts';
 import type { LogMatcher } from './LogMatcher.ts';
 import type { LogRouter, LogWatcher } from './LogRouter.ts';
 import { randomId } from './randomId.ts';
+import type { Principal } from '../policy/decide.ts';
 
 export type FilterLimits = Pick<
   EnclaveLimits,
@@ -14,6 +15,8 @@ export type FilterLimits = Pick<
 interface Common {
   /** Only the caller that installed a filter can use it. */
   caller: Credential;
+  /** Who that caller is: the filter gathers what this principal may see. */
+  readonly who: Principal;
   /** The WebSocket connection it was installed over; the filter ends with it. */
   connection?: number;
   /** When it was installed or last used (performance.now()). */
@@ -70,7 +73,7 @@ export class Filters {
   constructor(
     private readonly limits: FilterLimits,
     private readonly router: LogRouter,
-    private readonly logs: (filter: LogFilter) => Promise<unknown>,
+    private readonly logs: (filter: LogFilter, who: Principal) => Promise<unknown>,
   ) {
     this.blocks = new HashFeed(limits.filterMaxChanges);
     this.pending = new HashFeed(limits.filterMaxChanges);
@@ -84,20 +87,21 @@ export class Filters {
     return this.filters.size;
   }
 
-  handle(caller: Credential, connection: number | undefined, request: FilterRequest): unknown {
+  handle(caller: Credential, who: Principal, connection: number | undefined, request: FilterRequest): unknown {
     switch (request.kind) {
       case 'newBlocks':
         this.makeRoom(connection);
-        return this.install(connection, { kind: 'blocks', caller, connection, touched: performance.now(), cursor: this.blocks.end });
+        return this.install(connection, { kind: 'blocks', caller, who, connection, touched: performance.now(), cursor: this.blocks.end });
       case 'newPending':
         this.makeRoom(connection);
-        return this.install(connection, { kind: 'pending', caller, connection, touched: performance.now(), cursor: this.pending.end });
+        return this.install(connection, { kind: 'pending', caller, who, connection, touched: performance.now(), cursor: this.pending.end });
       case 'newLogs': {
         this.makeRoom(connection);
         const filter = request.filter;
         const f: LogsFilter = {
           kind: 'logs',
           caller,
+          who,
           connection,
           touched: performance.now(),
           filter,
@@ -116,7 +120,7 @@ export class Filters {
       case 'logs': {
         const f = this.find(caller, request.filterId);
         if (f?.kind !== 'logs') throw invalidInput('filter not found');
-        return this.logs(f.filter);
+        return this.logs(f.filter, f.who);
       }
       case 'uninstall': {
         const found = this.find(caller, request.filterId) !== undefined;
@@ -244,6 +248,11 @@ export class Filters {
     if (!f || !sameCaller(f.caller, caller)) return undefined;
     f.touched = performance.now();
     return f;
+  }
+
+  /** A session ended: the filters its credential installed end with it. */
+  endCaller(ended: (caller: Credential) => boolean): void {
+    for (const [id, f] of this.filters) if (f.caller.length > 0 && ended(f.caller)) this.remove(id);
   }
 
   private remove(id: string): void {

@@ -5,10 +5,14 @@ import type { StoredBlock } from '../chain/Chain.ts';
 import { formatLog } from '../chain/format.ts';
 import { EnclaveFailure } from './EnclaveFailure.ts';
 import { LogMatcher } from './LogMatcher.ts';
+import type { Principal } from '../policy/decide.ts';
+import type { Disclosure } from '../policy/Disclosure.ts';
 
 /** A log filter or logs subscription, as the router sees it. */
 export interface LogWatcher {
   readonly matcher: LogMatcher;
+  /** Who installed it: it takes only the logs this principal may see. */
+  readonly who: Principal;
   /**
    * Takes a log it matches, in JSON-RPC shape. The object is shared with every other
    * watcher the log matches: keep it, never change it. `dataBytes` is the length of
@@ -50,7 +54,10 @@ export class LogRouter {
   /** One slot per set of indexed positions in use (at most 31). */
   private readonly slots = new Map<number, Slot>();
 
-  constructor(private readonly limits: RouterLimits) {}
+  constructor(
+    private readonly limits: RouterLimits,
+    private readonly disclosure: Disclosure,
+  ) {}
 
   /** Compiles a filter's criteria (filterMaxCriteria) and spends them from the node's budget until release(). */
   matcher(filter: LogFilter): LogMatcher {
@@ -118,6 +125,8 @@ export class LogRouter {
     let address = '';
     let logIndex = 0;
     let shared: Record<string, unknown> | undefined;
+    // Blocks that touched no contract with a policy hold public logs only.
+    const confidential = s.policies.size > 0;
     for (let txIndex = 0; txIndex < s.receipts.length; txIndex++) {
       let txHash: string | undefined;
       for (const log of s.receipts[txIndex]!.logs) {
@@ -143,6 +152,11 @@ export class LogRouter {
               if (this.members.get(w) || w.matcher.matches(address, (topics ??= log[1].map(bytesToHex)))) hits.push(w);
             }
           }
+        }
+        if (confidential && hits.length > 0) {
+          let n = 0;
+          for (const w of hits) if (this.disclosure.seesLog(w.who, s, txIndex, log)) hits[n++] = w;
+          hits.length = n;
         }
         if (hits.length === 0) continue;
         txHash ??= bytesToHex(s.block.transactions[txIndex]!.hash());

@@ -6,6 +6,7 @@ import { EnclaveFailure } from './EnclaveFailure.ts';
 import type { LogMatcher } from './LogMatcher.ts';
 import type { LogRouter, LogWatcher } from './LogRouter.ts';
 import { randomId } from './randomId.ts';
+import type { Principal } from '../policy/decide.ts';
 
 export type SubscriptionLimits = Pick<EnclaveLimits, 'maxSubscriptions' | 'maxSubscriptionsPerConnection'>;
 
@@ -13,6 +14,8 @@ interface Common {
   id: string;
   connection: number;
   caller: Credential;
+  /** Who the caller is: a logs subscription is sent what this principal may see. */
+  who: Principal;
 }
 type LogsSubscription = Common & LogWatcher & { kind: 'logs'; matcher: LogMatcher };
 type Subscription = (Common & { kind: 'newHeads' | 'newPendingTransactions' }) | LogsSubscription;
@@ -42,7 +45,7 @@ export class Subscriptions {
     return this.subs.size;
   }
 
-  add(caller: Credential, connection: number, request: SubscriptionRequest): string {
+  add(caller: Credential, who: Principal, connection: number, request: SubscriptionRequest): string {
     const { maxSubscriptions, maxSubscriptionsPerConnection } = this.limits;
     if (this.subs.size >= maxSubscriptions) {
       throw new EnclaveFailure(
@@ -58,7 +61,7 @@ export class Subscriptions {
       );
     }
     const id = randomId();
-    const common = { id, connection, caller };
+    const common = { id, connection, caller, who };
     let sub: Subscription;
     if (request.kind === 'logs') {
       const logs: LogsSubscription = {
@@ -106,6 +109,17 @@ export class Subscriptions {
   /** Sends the hashes of transactions the pool admitted. */
   admitted(hashes: string[]): void {
     for (const sub of this.pending) for (const h of hashes) this.send(sub, h);
+  }
+
+  /** A session ended: the subscriptions its credential made end with it. */
+  endCaller(ended: (caller: Credential) => boolean): void {
+    for (const sub of [...this.subs.values()]) {
+      if (sub.caller.length === 0 || !ended(sub.caller)) continue;
+      this.end(sub);
+      const mine = this.byConnection.get(sub.connection);
+      mine?.delete(sub.id);
+      if (mine?.size === 0) this.byConnection.delete(sub.connection);
+    }
   }
 
   private end(sub: Subscription): void {

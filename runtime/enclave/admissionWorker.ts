@@ -46,10 +46,13 @@ export interface AdmissionData {
   limits: EnclaveLimits;
   /** The host's submission port; absent when the enclave runs in-process. */
   hostPort?: MessagePort;
+  /** A consortium network: the only senders admitted (the identity registry is fixed until governance changes it). */
+  registered?: string[];
 }
 
 const port = parentPort!;
-const { chainId, envelopeKey, blockGasLimit, baseFee, limits, hostPort } = workerData as AdmissionData;
+const { chainId, envelopeKey, blockGasLimit, baseFee, limits, hostPort, registered } = workerData as AdmissionData;
+const registeredSenders = registered && new Set(registered);
 const common = createChainCommon(BigInt(chainId), await initEthCrypto());
 const pool = new TxPool(BigInt(blockGasLimit), BigInt(baseFee), limits);
 // Expiry needs no precision beyond a fraction of the lifetime (geth checks every minute).
@@ -78,6 +81,9 @@ async function admit(raw: Uint8Array): Promise<Admitted> {
     inspected = inspectTransaction(raw, common, envelopeKey);
   } catch (err) {
     throw err instanceof EnclaveFailure ? err : invalidInput('invalid transaction');
+  }
+  if (registeredSenders && !registeredSenders.has(inspected.sender)) {
+    throw new EnclaveFailure('notPermitted', `sender ${inspected.sender} is not a registered identity of this network`);
   }
   // A loop: the view of a sender just looked up could be trimmed before this resumes.
   while (!pool.follows(inspected.sender)) await follow(inspected.sender);

@@ -4,7 +4,7 @@ import { EthereumJSError, bigIntToHex, bytesToHex, createAddressFromString, hexT
 import type { RunTxResult } from '@ethereumjs/vm';
 import type { EnclaveLimits } from '../boundary/limits.ts';
 import type { BlockRef, CallRequest, LogFilter, Query } from '../boundary/messages.ts';
-import { receiptsJson, type Chain } from '../chain/Chain.ts';
+import { receiptsJson, type Chain, type StoredBlock } from '../chain/Chain.ts';
 import { formatLog, formatTransaction } from '../chain/format.ts';
 import { ExecutionAborted, ExecutionBudget } from '../evm/ExecutionBudget.ts';
 import { PrecompileCapExceeded } from '../evm/precompiles.ts';
@@ -12,6 +12,14 @@ import type { StateReader } from '../state/types.ts';
 import type { CallLease, CallSlots } from './CallSlots.ts';
 import { EnclaveFailure, invalidInput, invalidParams } from './EnclaveFailure.ts';
 import { LogMatcher } from './LogMatcher.ts';
+import { ANONYMOUS, decide, type Principal } from '../policy/decide.ts';
+import type { Disclosure } from '../policy/Disclosure.ts';
+import type { PolicyBook } from '../policy/PolicyBook.ts';
+import { StateGuard } from '../policy/StateGuard.ts';
+import type { Identities } from '../identity/Identities.ts';
+
+/** The fixed answer to a read that a policy refuses (it depends on public facts only). */
+export const notPermitted = () => new EnclaveFailure('notPermitted', 'not permitted');
 
 /** What reads ask of the pool (on the admission thread). */
 export interface PoolReads {
@@ -23,9 +31,19 @@ export interface PoolReads {
 export const DEFAULT_PRIORITY_FEE = 1_000_000_000n;
 const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000';
 
+/** What reads need to decide for each caller. */
+export interface ReadPolicy {
+  book: PolicyBook;
+  disclosure: Disclosure;
+  identities: Identities;
+  openNetwork: boolean;
+  /** Whether an address is an unlocked dev account (a `from` naming one authenticates as it). */
+  isDevAccount(address: string): boolean;
+}
+
 /**
- * Answers reads. Every read passes through here with the caller's credential, so the
- * enclave decides what each caller sees (on the dev network, everything is public).
+ * Answers reads. Every read passes through here with the principal its credential
+ * proved, so the enclave decides what each caller sees (see Disclosure and decide).
  * Each read sees the state of the block it names through a view of its own, never a
  * block that is not yet durable; what a read may spend (gas, time, blocks, results)
  * is bounded by the enclave's limits.
@@ -37,9 +55,10 @@ export class Reads {
     private readonly accounts: () => string[],
     private readonly limits: EnclaveLimits,
     private readonly calls: CallSlots,
+    private readonly policy: ReadPolicy,
   ) {}
 
-  async answer(query: Query): Promise<unknown> {
+  async answer(query: Query, who: Principal = ANONYMOUS): Promise<unknown> {
     switch (query.kind) {
       case 'blockNumber':
         return BigInt(this.chain.headNumber);
@@ -57,39 +76,57 @@ export class Reads {
         });
       case 'storage': {
         const slot = bytesToHex(setLengthLeft(bigIntToBytes(query.slot), 32));
-        return this.withState(query.block, (state) => bytesToHex(setLengthLeft(state.storage(query.address, slot) ?? new Uint8Array(), 32)));
+        return this.withState(query.block, (state) => {
+          // Raw storage of a contract with a policy goes to auditors only: slots are hashes, so no finer rule can hold.
+          if (decide(who, query.address, this.policy.book.at(state, query.address), 'storage', {}, this.policy.openNetwork) !== 'visible') throw notPermitted();
+          return bytesToHex(setLengthLeft(state.storage(query.address, slot) ?? new Uint8Array(), 32));
+        });
       }
+      case 'policy':
+        return this.withState(query.block, (state) => {
+          const hash = this.policy.book.hashAt(state, query.address);
+          if (hash === undefined) return null;
+          return { hash, policy: JSON.parse(this.policy.book.bodyText(state, hash)) as unknown };
+        });
       case 'call':
-        return this.call(query.request, query.block);
+        return this.call(query.request, query.block, who);
       case 'estimateGas':
-        return this.estimateGas(query.request, query.block);
+        return this.estimateGas(query.request, query.block, who);
       case 'block': {
         const seq = this.resolve(query.block, false);
-        return seq === undefined ? null : this.chain.blockJson(seq, query.fullTransactions);
+        if (seq === undefined) return null;
+        const json = this.chain.blockJson(seq, query.fullTransactions);
+        if (!query.fullTransactions) return json;
+        const stored = this.chain.stored(seq);
+        if (stored.policies.size === 0) return json;
+        const { disclosure } = this.policy;
+        return { ...json, transactions: (json.transactions as Record<string, unknown>[]).map((tx, i) => disclosure.transaction(tx, disclosure.seesInput(who, stored, i))) };
       }
       case 'blockTxCount': {
         const seq = this.resolve(query.block, false);
         return seq === undefined ? null : BigInt(this.chain.stored(seq).block.transactions.length);
       }
       case 'transaction':
-        return this.transaction(query.hash);
+        return this.transaction(query.hash, who);
       case 'transactionByBlockAndIndex': {
         const seq = this.resolve(query.block, false);
         if (seq === undefined) return null;
         const s = this.chain.stored(seq);
         const tx = s.block.transactions[query.index];
-        return tx ? formatTransaction(tx, s.senders[query.index]!, { block: s.block, index: query.index }) : null;
+        if (!tx) return null;
+        const json = formatTransaction(tx, s.senders[query.index]!, { block: s.block, index: query.index });
+        return this.policy.disclosure.transaction(json, this.policy.disclosure.seesInput(who, s, query.index));
       }
       case 'receipt':
-        return this.receipt(query.hash);
+        return this.receipt(query.hash, who);
       case 'blockReceipts': {
         const seq = this.resolve(query.block, false);
         if (seq === undefined) return null;
         const s = this.chain.stored(seq);
-        return receiptsJson(s);
+        return this.policy.disclosure.receipts(who, s, this.receiptsOf(s));
       }
       case 'logs':
-        return this.heavy((budget) => this.logs(query.filter, budget));
+        return this.heavy((budget) => this.logs(query.filter, budget, who));
       case 'feeHistory':
         return this.heavy((budget) => this.feeHistory(query.count, query.newest, query.percentiles, budget));
       case 'gasPrice':
@@ -140,24 +177,34 @@ export class Reads {
     return this.chain.history.covers(seq) ? run(new ExecutionBudget(this.limits.callTimeoutMs)) : this.heavy(run);
   }
 
-  private async transaction(hash: string): Promise<unknown> {
+  private async transaction(hash: string, who: Principal): Promise<unknown> {
+    const { disclosure } = this.policy;
     let found = this.locate(hash);
     if (!found) {
       const pending = await this.pool.pending(hash);
-      if (pending) return formatTransaction(pending.tx, pending.sender, undefined);
+      if (pending) {
+        const json = formatTransaction(pending.tx, pending.sender, undefined);
+        return disclosure.transaction(json, disclosure.seesPendingInput(who, pending.tx, pending.sender));
+      }
       // Included while the pool was asked.
       found = this.locate(hash);
       if (!found) return null;
     }
     const { stored, index } = found;
-    return formatTransaction(stored.block.transactions[index]!, stored.senders[index]!, { block: stored.block, index });
+    const json = formatTransaction(stored.block.transactions[index]!, stored.senders[index]!, { block: stored.block, index });
+    return disclosure.transaction(json, disclosure.seesInput(who, stored, index));
   }
 
-  private receipt(hash: string): unknown {
+  private receipt(hash: string, who: Principal): unknown {
     const found = this.locate(hash);
     if (!found) return null;
     // Receipts of one block are formatted together: log indexes run across the block.
-    return receiptsJson(found.stored)[found.index];
+    return this.policy.disclosure.receipt(who, found.stored, found.index, this.receiptsOf(found.stored)[found.index]!);
+  }
+
+  /** A block's receipts for everyone (blooms over public logs only), formatted once per cached block. */
+  private receiptsOf(stored: StoredBlock): Record<string, unknown>[] {
+    return receiptsJson(stored, (log) => this.policy.disclosure.isPublicLog(stored, log));
   }
 
   private locate(hash: string) {
@@ -169,7 +216,7 @@ export class Reads {
     return index === undefined ? undefined : { stored, index };
   }
 
-  private async logs(filter: LogFilter, budget: ExecutionBudget): Promise<unknown[]> {
+  private async logs(filter: LogFilter, budget: ExecutionBudget, who: Principal): Promise<unknown[]> {
     const { logsBlockRange, logsMaxResults, filterMaxCriteria } = this.limits;
     const matcher = new LogMatcher(filter, filterMaxCriteria);
     let from: number;
@@ -199,6 +246,7 @@ export class Reads {
         for (const log of r.logs) {
           const index = logIndex++;
           if (!matcher.matches(bytesToHex(log[0]), log[1])) continue;
+          if (!this.policy.disclosure.seesLog(who, s, txIndex, log)) continue;
           out.push(formatLog(log, s.block, txHash, txIndex, index));
         }
       });
@@ -327,19 +375,29 @@ export class Reads {
    * for the whole call (an estimateGas search runs every attempt on the same block).
    */
   private runCall<T>(
-    request: CallRequest,
+    asked: CallRequest,
     ref: BlockRef,
-    fn: (execute: (gasLimit: bigint) => Promise<RunTxResult>) => Promise<T>,
+    who: Principal,
+    fn: (execute: (gasLimit: bigint) => Promise<RunTxResult>, shown: boolean) => Promise<T>,
   ): Promise<T> {
     const budget = new ExecutionBudget(this.limits.callTimeoutMs);
     return this.calls.run(budget, async (lease: CallLease) => {
       const seq = this.resolve(ref)!;
       const view = await this.chain.stateAt(seq, budget);
       try {
+        const { request, principal } = this.caller(asked, who, view.state);
         const block = this.contextBlock(seq, request);
+        const { book, openNetwork } = this.policy;
+        // Return data and revert reasons follow the output audience of the contract called.
+        const target = request.to?.toLowerCase();
+        const targetPolicy = target === undefined ? undefined : book.at(view.state, target);
+        const shown =
+          target === undefined || decide(principal, target, targetPolicy, 'output', { sender: principal.address }, openNetwork) === 'visible';
         return await fn(async (gasLimit) => {
+          let guard: StateGuard | undefined;
+          let result: RunTxResult;
           try {
-            return await lease.simulate(this.buildCallTx(request, gasLimit, block), view.state, block);
+            result = await lease.simulate(this.buildCallTx(request, gasLimit, block), view.state, block, (state) => (guard = new StateGuard(state, book, principal, openNetwork)));
           } catch (err) {
             // ethereumjs refuses a transaction with an EthereumJSError naming the reason
             // (intrinsic gas, funds); anything else is a failure of ours, answered as
@@ -347,29 +405,55 @@ export class Reads {
             if (err instanceof EthereumJSError) throw invalidInput(cleanVmMessage(err));
             throw err;
           }
-        });
+          // Reaching a contract outside the reader's state audience, at any depth, refuses
+          // the whole read: the decision rests on who asks and the policy, both public.
+          if (guard?.refused) throw notPermitted();
+          return result;
+        }, shown);
       } finally {
         view.release();
       }
     });
   }
 
-  private call(request: CallRequest, ref: BlockRef): Promise<string> {
-    return this.runCall(request, ref, async (execute) => {
+  /**
+   * Who a call runs as. With a credential: as the identity it proves (a `from` naming
+   * anyone else is refused). Without: a `from` naming an unlocked dev account
+   * authenticates as it (dev network); any other `from` is honoured as msg.sender only
+   * for a contract without a policy, and the reader stays unauthenticated, so reaching a
+   * contract with a policy finds no identity.
+   */
+  private caller(request: CallRequest, who: Principal, state: StateReader): { request: CallRequest; principal: Principal } {
+    const from = request.from?.toLowerCase();
+    if (who.authenticated) {
+      if (from !== undefined && from !== who.address) throw notPermitted();
+      return { request: { ...request, from: who.address }, principal: who };
+    }
+    if (from === undefined) return { request, principal: ANONYMOUS };
+    if (this.policy.openNetwork && this.policy.isDevAccount(from)) {
+      return { request, principal: { address: from, roles: this.policy.identities.rolesOf(from), authenticated: true } };
+    }
+    const to = request.to?.toLowerCase();
+    const governed = to === undefined || this.policy.book.at(state, to) !== undefined;
+    return { request: governed ? { ...request, from: undefined } : request, principal: ANONYMOUS };
+  }
+
+  private call(request: CallRequest, ref: BlockRef, who: Principal): Promise<string> {
+    return this.runCall(request, ref, who, async (execute, shown) => {
       const result = await execute(this.gasFor(request));
       const error = result.execResult.exceptionError;
-      if (error) throw failure(error.error, result.execResult.returnValue);
-      return bytesToHex(result.execResult.returnValue);
+      if (error) throw failure(error.error, result.execResult.returnValue, shown);
+      return shown ? bytesToHex(result.execResult.returnValue) : '0x';
     });
   }
 
-  private estimateGas(request: CallRequest, ref: BlockRef): Promise<bigint> {
+  private estimateGas(request: CallRequest, ref: BlockRef, who: Principal): Promise<bigint> {
     const cap = this.gasFor(request);
-    return this.runCall(request, ref, async (execute) => {
+    return this.runCall(request, ref, who, async (execute, shown) => {
       const first = await execute(cap);
       if (first.execResult.exceptionError) {
         const e = first.execResult.exceptionError.error;
-        if (e === 'revert') throw failure(e, first.execResult.returnValue);
+        if (e === 'revert' || !shown) throw failure(e, first.execResult.returnValue, shown);
         throw invalidInput(`gas required exceeds allowance (${cap})`);
       }
       // As geth: a plain value transfer that ran no code needs exactly the 21000 it spent.
@@ -429,8 +513,13 @@ function tipOf(tx: TypedTransaction, baseFee: bigint): bigint {
   return (tx as { gasPrice: bigint }).gasPrice - baseFee;
 }
 
-/** Maps an EVM exception to the answer geth gives: code 3 with data for reverts. */
-function failure(error: string, returnValue: Uint8Array): EnclaveFailure {
+/**
+ * Maps an EVM exception to the answer geth gives: code 3 with data for reverts. When
+ * the caller may not see the contract's output (`shown` false), every failure reads as
+ * a bare revert: neither revert data nor the VM's error text leaves the enclave.
+ */
+function failure(error: string, returnValue: Uint8Array, shown: boolean): EnclaveFailure {
+  if (!shown) return new EnclaveFailure('reverted', 'execution reverted', '0x');
   if (error === 'revert') {
     const data = bytesToHex(returnValue);
     return new EnclaveFailure('reverted', revertMessage(returnValue), data);

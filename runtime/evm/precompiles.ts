@@ -1,6 +1,7 @@
 import type { Common, StateManagerInterface } from '@ethereumjs/common';
 import {
   EVM,
+  EVMError,
   MCLBLS,
   NobleBN254,
   RustBN254,
@@ -16,6 +17,27 @@ import { EnclaveFailure } from '../enclave/EnclaveFailure.ts';
 import { blake2f, blake2fGas } from './blake2f.ts';
 import type { BudgetedEvm } from './ExecutionBudget.ts';
 import { modexp, modexpGas } from './modexp.ts';
+import { checkPolicyInput } from '../policy/policyCheck.ts';
+import { POLICY_CHECK } from '../system/addresses.ts';
+
+/** POLICY_CHECK's gas: a base, and a charge per byte of JSON parsed (a 16 KiB policy: ~200k gas). */
+const POLICY_CHECK_BASE_GAS = 3_000n;
+const POLICY_CHECK_BYTE_GAS = 12n;
+
+/**
+ * The POLICY_CHECK precompile: validates a policy for the policy registry, which stores
+ * none it refuses. Its revert data is `Error(string)` naming the field at fault.
+ */
+const policyCheck: PrecompileFunc = (input) => {
+  const gas = POLICY_CHECK_BASE_GAS + POLICY_CHECK_BYTE_GAS * BigInt(input.data.length);
+  if (gas > input.gasLimit) {
+    return { returnValue: new Uint8Array(0), executionGasUsed: input.gasLimit, exceptionError: new EVMError(EVMError.errorMessages.OUT_OF_GAS) };
+  }
+  const checked = checkPolicyInput(input.data);
+  return checked.ok
+    ? { returnValue: new Uint8Array(0), executionGasUsed: gas }
+    : { returnValue: checked.revertData, executionGasUsed: gas, exceptionError: new EVMError(EVMError.errorMessages.REVERT) };
+};
 
 /** What an EVM runs: blocks (everything they hold, deterministically) or calls (within a budget). */
 export type EvmUse = 'block' | 'call';
@@ -88,6 +110,7 @@ export async function createChainEvm(
     if (use === 'call' && BUDGETED.includes(id)) fn = budgeted(id, fn, costs[id], CALL_PRECOMPILE_GAS_CAPS[id]);
     if (fn !== builtIn) customPrecompiles.push({ address: `0x${address}`, function: fn });
   }
+  customPrecompiles.push({ address: POLICY_CHECK, function: policyCheck } as unknown as CustomPrecompile);
   // The constructor, not createEVM: createEVM (10.1.3) replaces any `bn254` given with noble's.
   return new EVM({
     common: opts.common,

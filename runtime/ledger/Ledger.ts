@@ -15,13 +15,16 @@ import { configure, RowWriter, type SealedAppend, type SealedSnapshot } from './
 import { LedgerCorruptError, LedgerError } from './errors.ts';
 
 const FORMAT_FILE = 'FORMAT';
-const FORMAT_LINE = 'conclave-data 1\n';
+const FORMAT_LINE = 'conclave-data 2\n';
+const FORMAT_VERSION = 2;
 const KEY_FILE = 'sealed-storage.key';
+/** The network secret: commitments, salts and envelope keys derive from it (see networkKeys.ts). */
+const NETWORK_KEY_FILE = 'sealed-network.key';
 const DB_FILE = 'conclave.db';
 /** Files of the node's own in a data directory; nothing else there is ever changed or removed. */
-const OWN_FILES = [DB_FILE, `${DB_FILE}-wal`, `${DB_FILE}-shm`, `${DB_FILE}-journal`, KEY_FILE, FORMAT_FILE];
+const OWN_FILES = [DB_FILE, `${DB_FILE}-wal`, `${DB_FILE}-shm`, `${DB_FILE}-journal`, KEY_FILE, NETWORK_KEY_FILE, FORMAT_FILE];
 /** The temp files writeFileOnce leaves if the process dies between writing and linking. */
-const OWN_TEMP_FILE = /^\.(?:FORMAT|sealed-storage\.key)\.[0-9a-f]{12}\.tmp$/;
+const OWN_TEMP_FILE = /^\.(?:FORMAT|sealed-storage\.key|sealed-network\.key)\.[0-9a-f]{12}\.tmp$/;
 /** Owner only: the files hold ciphertext, but sizes, counts and timing are still the node's own. */
 const FILE_MODE = 0o600;
 const DIR_MODE = 0o700;
@@ -35,6 +38,7 @@ const AAD_ENTRY = Buffer.from('conclave/ledger/v1');
 const AAD_SNAPSHOT = Buffer.from('conclave/snapshot/v1');
 const AAD_META = Buffer.from('conclave/meta/v1');
 const AAD_SEAL = Buffer.from('conclave/seal/v1/storage-key');
+const AAD_SEAL_NETWORK = Buffer.from('conclave/seal/v1/network-secret');
 
 // One-byte domain tags for index keys, so a value indexed under one kind can never
 // collide with the same bytes indexed under another.
@@ -127,18 +131,21 @@ function unseal(key: Buffer, aad: Buffer, body: Buffer): Buffer | undefined {
   }
 }
 
-/** Reads the sealed storage key, creating and sealing a fresh one on first use. */
-function loadStorageKey(dir: string, sealKey: Buffer, create: boolean, dbExists: boolean): Buffer {
-  const file = path.join(dir, KEY_FILE);
+/**
+ * Reads a sealed 32-byte key, creating and sealing a fresh random one on first use (the
+ * storage key; the network secret, created here at genesis, inside the enclave).
+ */
+function loadSealedKey(dir: string, name: string, aad: Buffer, sealKey: Buffer, create: boolean, dbExists: boolean): Buffer {
+  const file = path.join(dir, name);
   if (!fs.existsSync(file)) {
-    if (!create) throw new LedgerError(`data directory ${dir} has no ${KEY_FILE}; it is not an initialised Conclave data directory`);
+    if (!create) throw new LedgerError(`data directory ${dir} has no ${name}; it is not an initialised Conclave data directory`);
     // A database without its key is unreadable forever; refuse rather than silently start a new key.
-    if (dbExists) throw new LedgerError(`data directory ${dir} has ${DB_FILE} but its ${KEY_FILE} is missing; the data cannot be decrypted. Restore the key file or start with --reset.`);
-    writeFileOnce(file, seal(sealKey, AAD_SEAL, randomBytes(32)), 0o600); // lost race → use the winner's key
+    if (dbExists) throw new LedgerError(`data directory ${dir} has ${DB_FILE} but its ${name} is missing; the data cannot be used. Restore the key file or start with --reset.`);
+    writeFileOnce(file, seal(sealKey, aad, randomBytes(32)), 0o600); // lost race → use the winner's key
   }
-  const key = unseal(sealKey, AAD_SEAL, fs.readFileSync(file));
+  const key = unseal(sealKey, aad, fs.readFileSync(file));
   if (!key || key.length !== 32) {
-    throw new LedgerError('cannot unseal the storage key: this data directory was sealed on another platform');
+    throw new LedgerError(`cannot unseal ${name}: this data directory was sealed on another platform`);
   }
   return key;
 }
@@ -153,7 +160,7 @@ function checkFormat(dir: string, create: boolean, dbExists: boolean): void {
   }
   const found = fs.readFileSync(file, 'utf8');
   if (found !== FORMAT_LINE) {
-    throw new LedgerError(`data directory ${dir} has data format "${found.trim()}"; this Conclave reads format 1. Use a matching Conclave version or start with --reset.`);
+    throw new LedgerError(`data directory ${dir} has data format "${found.trim()}"; this Conclave reads format ${FORMAT_VERSION}. Use a matching Conclave version or start with --reset.`);
   }
 }
 
@@ -202,6 +209,7 @@ type Stmt = Database.Statement<unknown[], unknown>;
 export class Ledger {
   readonly dir: string;
   readonly #db: Database.Database;
+  readonly #networkSecret: Buffer;
   readonly #entryKey: Buffer;
   readonly #snapshotKey: Buffer;
   readonly #indexKey: Buffer;
@@ -221,8 +229,9 @@ export class Ledger {
   /** Body hashes of entries sealed but not yet written. */
   readonly #unwritten = new Map<number, Buffer>();
 
-  private constructor(dir: string, db: Database.Database, storageKey: Buffer) {
+  private constructor(dir: string, db: Database.Database, storageKey: Buffer, networkSecret: Buffer) {
     this.dir = dir;
+    this.#networkSecret = networkSecret;
     this.#db = db;
     // Separate keys per record kind, so the IV budget and any misuse stay contained to one kind.
     this.#entryKey = hkdf(storageKey, 'conclave/ledger-entry/v1');
@@ -265,7 +274,9 @@ export class Ledger {
     const dbPath = path.join(dir, DB_FILE);
     const dbExists = fs.existsSync(dbPath);
     checkFormat(dir, opts.create, dbExists);
-    const storageKey = loadStorageKey(dir, hkdf(opts.platformSecret, 'conclave/seal/v1'), opts.create, dbExists);
+    const sealKey = hkdf(opts.platformSecret, 'conclave/seal/v1');
+    const storageKey = loadSealedKey(dir, KEY_FILE, AAD_SEAL, sealKey, opts.create, dbExists);
+    const networkSecret = loadSealedKey(dir, NETWORK_KEY_FILE, AAD_SEAL_NETWORK, sealKey, opts.create, dbExists);
     // SQLite creates the database with the process's umask (0644 typically) and gives
     // -wal and -shm the database's mode: create it owner-only first.
     for (const name of OWN_FILES) protectFile(path.join(dir, name));
@@ -273,7 +284,7 @@ export class Ledger {
     const db = new Database(dbPath);
     try {
       configure(db);
-      return new Ledger(dir, db, storageKey);
+      return new Ledger(dir, db, storageKey, networkSecret);
     } catch (err) {
       db.close();
       throw err;
@@ -301,6 +312,17 @@ export class Ledger {
   /** Newest block number in the ledger, or -1 when empty. */
   get head(): number {
     return this.#head;
+  }
+
+  /**
+   * The network secret, created at genesis and sealed beside the storage key. It is
+   * handed over once, to derive keys from (see runtime/crypto/networkKeys.ts); the
+   * ledger keeps no other use of it.
+   */
+  takeNetworkSecret(): Buffer {
+    const secret = Buffer.from(this.#networkSecret);
+    this.#networkSecret.fill(0);
+    return secret;
   }
 
   /** The database file, for a storage thread's own connection. */

@@ -453,7 +453,7 @@ test('a tampered ledger, an unknown FORMAT, another chain id or another platform
     const formatFile = path.join(home.dataDir, 'FORMAT');
     const format = fs.readFileSync(formatFile);
     fs.writeFileSync(formatFile, 'conclave-data 99\n');
-    await assertRefused(args, /data format "conclave-data 99"; this Conclave reads format 1/, 'unknown FORMAT');
+    await assertRefused(args, /data format "conclave-data 99"; this Conclave reads format 2/, 'unknown FORMAT');
     fs.writeFileSync(formatFile, format);
 
     // --- another chain id
@@ -461,7 +461,7 @@ test('a tampered ledger, an unknown FORMAT, another chain id or another platform
 
     // --- another platform secret (a different file: a different simulated platform)
     const otherSecret = path.join(home.dir, 'other-platform-secret');
-    await assertRefused(['--data', home.dataDir, '--platform-secret-file', otherSecret], /cannot unseal the storage key/, 'other platform secret');
+    await assertRefused(['--data', home.dataDir, '--platform-secret-file', otherSecret], /cannot unseal sealed-storage.key/, 'other platform secret');
 
     // After all the refusals the directory is intact and the chain is where it was.
     await startsAgain();

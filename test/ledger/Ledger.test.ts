@@ -108,7 +108,7 @@ describe('Ledger', () => {
     for (let i = 0; i < 5; i++) assert.equal(Buffer.from(l.read(i)).toString(), `block ${i} ${SECRET_STRING}`);
     l.verifyAll();
     l.verifyAll(3);
-    assert.equal(fs.readFileSync(path.join(e.dir, 'FORMAT'), 'utf8'), 'conclave-data 1\n');
+    assert.equal(fs.readFileSync(path.join(e.dir, 'FORMAT'), 'utf8'), 'conclave-data 2\n');
     assert.equal(l.getMeta('nope'), undefined);
     l.setMeta('config', Buffer.from(META_STRING));
     assert.equal(Buffer.from(l.getMeta('config')!).toString(), META_STRING);
@@ -181,17 +181,17 @@ describe('Ledger', () => {
 
   test('wrong FORMAT is refused', () => {
     const e = filled(1);
-    fs.writeFileSync(path.join(e.dir, 'FORMAT'), 'conclave-data 2\n');
+    fs.writeFileSync(path.join(e.dir, 'FORMAT'), 'conclave-data 3\n');
     assert.throws(() => openL(e), (err: unknown) =>
       err instanceof LedgerError &&
-      err.message === `data directory ${e.dir} has data format "conclave-data 2"; this Conclave reads format 1. Use a matching Conclave version or start with --reset.`);
+      err.message === `data directory ${e.dir} has data format "conclave-data 3"; this Conclave reads format 2. Use a matching Conclave version or start with --reset.`);
   });
 
   test('another platform secret is refused', () => {
     const e = filled(1);
     const other = loadPlatformSecret(path.join(tmp(), 'other-secret'));
     assert.throws(() => Ledger.open(e.dir, { platformSecret: other, create: false }),
-      /cannot unseal the storage key: this data directory was sealed on another platform/);
+      /cannot unseal sealed-storage.key: this data directory was sealed on another platform/);
   });
 
   test('a lost key file is not silently replaced', () => {

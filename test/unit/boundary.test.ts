@@ -169,6 +169,7 @@ const VALID: unknown[] = [
   read({ kind: 'balance', address: A, block: { hash: H } }),
   read({ kind: 'balance', address: A, block: { hash: H, requireCanonical: true } }),
   read({ kind: 'code', address: A, block: 0n }),
+  read({ kind: 'policy', address: A, block: 'latest' }),
   read({ kind: 'storage', address: A, slot: 2n ** 256n - 1n, block: 'pending' }),
   read({ kind: 'nonce', address: A, block: 'safe' }),
   read({ kind: 'call', request: fullCall, block: 'finalized' }),
@@ -199,6 +200,9 @@ const VALID: unknown[] = [
   { type: 'subscribe', id: 9, caller: NOBODY, connection: 1, subscription: { kind: 'newPendingTransactions' } },
   { type: 'subscribe', id: 9, caller: NOBODY, connection: 1, subscription: { kind: 'logs', filter: fullFilter } },
   { type: 'unsubscribe', id: 10, caller: NOBODY, connection: 1, subscriptionId: '0x1' },
+  { type: 'session', id: 12, caller: NOBODY, request: { kind: 'nonce' } },
+  { type: 'session', id: 12, caller: NOBODY, request: { kind: 'login', message: 'x'.repeat(MESSAGE_BOUNDS.siweMessage), signature: '0x' + 'aB'.repeat(65) } },
+  { type: 'session', id: 12, caller: bytes(43), request: { kind: 'logout' } },
   { type: 'connectionClosed', id: 11, connection: 1 },
   { type: 'shutdown', id: 0 },
 ];
@@ -404,6 +408,9 @@ const MALFORMED: [string, unknown, RegExp][] = [
   ['subscribe without connection', { type: 'subscribe', id: 1, caller: NOBODY, subscription: { kind: 'newHeads' } }, /^subscribe\.connection: missing$/],
   ['subscribe to an unknown kind', { type: 'subscribe', id: 1, caller: NOBODY, connection: 1, subscription: { kind: 'syncing' } }, /^subscribe\.subscription\.kind: /],
   ['unsubscribe with a long id', { type: 'unsubscribe', id: 1, caller: NOBODY, connection: 1, subscriptionId: '0x' + '1'.repeat(65) }, /^unsubscribe\.subscriptionId: 67 characters, at most 66 allowed$/],
+  ['session login with a long message', { type: 'session', id: 1, caller: NOBODY, request: { kind: 'login', message: 'x'.repeat(MESSAGE_BOUNDS.siweMessage + 1), signature: '0x' + '1'.repeat(130) } }, /^session\.request\.message: 4097 characters, at most 4096 allowed$/],
+  ['session login with a short signature', { type: 'session', id: 1, caller: NOBODY, request: { kind: 'login', message: 'x', signature: '0x' + '1'.repeat(128) } }, /^session\.request\.signature: signature \(0x and 130 hex digits\) expected$/],
+  ['session of an unknown kind', { type: 'session', id: 1, caller: NOBODY, request: { kind: 'refresh' } }, /^session\.request\.kind: one of nonce, login, logout expected$/],
   ['connectionClosed with a string connection', { type: 'connectionClosed', id: 1, connection: '1' }, /^connectionClosed\.connection: integer expected$/],
 ];
 

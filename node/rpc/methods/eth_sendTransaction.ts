@@ -1,5 +1,5 @@
 import { param, parseCallRequest } from '../params.ts';
-import { ANONYMOUS, type Services } from '../services.ts';
+import { callerOf, type Services } from '../services.ts';
 import type { MethodEntry } from '../types.ts';
 
 /**
@@ -11,7 +11,7 @@ export const eth_sendTransaction: MethodEntry<Services> = {
   usesNodeKeys: true,
   async handler(params, ctx) {
     const request = param(params, 0, 'transaction', parseCallRequest);
-    const admitted = await ctx.services.enclave.request({ type: 'sendTransaction', caller: ANONYMOUS, request });
+    const admitted = await ctx.services.enclave.request({ type: 'sendTransaction', caller: callerOf(ctx), request });
     await ctx.services.order(admitted);
     const { hash } = admitted;
     return hash;

@@ -1,5 +1,5 @@
 import { param, parseAddress, parseData } from '../params.ts';
-import { ANONYMOUS, type Services } from '../services.ts';
+import { callerOf, type Services } from '../services.ts';
 import type { MethodEntry } from '../types.ts';
 
 /**
@@ -12,6 +12,6 @@ export const eth_sign: MethodEntry<Services> = {
   handler(params, ctx) {
     const address = param(params, 0, 'address', parseAddress);
     const message = param(params, 1, 'message', parseData);
-    return ctx.services.enclave.request({ type: 'sign', caller: ANONYMOUS, request: { kind: 'message', address, message } });
+    return ctx.services.enclave.request({ type: 'sign', caller: callerOf(ctx), request: { kind: 'message', address, message } });
   },
 };

@@ -1,5 +1,5 @@
 import { param, paramAt, parseAddress } from '../params.ts';
-import { ANONYMOUS, type Services } from '../services.ts';
+import { callerOf, type Services } from '../services.ts';
 import type { MethodEntry } from '../types.ts';
 
 /**
@@ -12,6 +12,6 @@ export const eth_signTypedData_v4: MethodEntry<Services> = {
   handler(params, ctx) {
     const address = param(params, 0, 'address', parseAddress);
     const typedData = paramAt(params, 1, 'typedData');
-    return ctx.services.enclave.request({ type: 'sign', caller: ANONYMOUS, request: { kind: 'typedData', address, typedData } });
+    return ctx.services.enclave.request({ type: 'sign', caller: callerOf(ctx), request: { kind: 'typedData', address, typedData } });
   },
 };

@@ -1,6 +1,6 @@
 import { MethodNotSupportedError } from '../errors.ts';
 import { param, parseQuantityString } from '../params.ts';
-import { ANONYMOUS, type Services } from '../services.ts';
+import { callerOf, type Services } from '../services.ts';
 import type { MethodEntry } from '../types.ts';
 
 /**
@@ -12,6 +12,6 @@ export const eth_unsubscribe: MethodEntry<Services> = {
   handler(params, ctx) {
     if (!ctx.connection) throw new MethodNotSupportedError('eth_unsubscribe over HTTP (use a WebSocket connection)');
     const subscriptionId = param(params, 0, 'subscriptionId', parseQuantityString);
-    return ctx.services.enclave.request({ type: 'unsubscribe', caller: ANONYMOUS, connection: ctx.connection.id, subscriptionId });
+    return ctx.services.enclave.request({ type: 'unsubscribe', caller: callerOf(ctx), connection: ctx.connection.id, subscriptionId });
   },
 };

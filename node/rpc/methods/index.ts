@@ -1,5 +1,9 @@
 import type { MethodTable } from '../types.ts';
 import type { Services } from '../services.ts';
+import { conclave_getPolicy } from './conclave_getPolicy.ts';
+import { conclave_login } from './conclave_login.ts';
+import { conclave_logout } from './conclave_logout.ts';
+import { conclave_nonce } from './conclave_nonce.ts';
 import { eth_accounts } from './eth_accounts.ts';
 import { eth_blockNumber } from './eth_blockNumber.ts';
 import { eth_call } from './eth_call.ts';
@@ -49,6 +53,10 @@ import { web3_sha3 } from './web3_sha3.ts';
  * or unsupported (answered -32004 with the reason). One table, one file per method.
  */
 export const methods: MethodTable<Services> = {
+  conclave_getPolicy,
+  conclave_login,
+  conclave_logout,
+  conclave_nonce,
   eth_accounts,
   eth_blockNumber,
   eth_call,
