@@ -576,9 +576,13 @@ export interface CallResult {
   errors: { message: string; count: number }[];
 }
 
-/** eth_call balanceOf at `concurrency` in flight for `seconds`, each answer checked. */
+/**
+ * eth_call balanceOf at `concurrency` in flight for `seconds`, each answer checked.
+ * Given one client per caller (each on a session of its own), slot w sends through
+ * clients[w] and asks for holders[w] only: the caller's own balance.
+ */
 export async function callThroughput(
-  client: RpcClient,
+  client: RpcClient | RpcClient[],
   token: string,
   holders: { address: string; balance: bigint }[],
   concurrency: number,
@@ -595,11 +599,12 @@ export async function callThroughput(
   const t0 = performance.now();
   const end = t0 + seconds * 1000;
   let lastReport = t0;
-  const slot = async () => {
+  const slot = async (_: unknown, w: number) => {
+    const own = Array.isArray(client) ? client[w % client.length]! : undefined;
     while (performance.now() < end) {
-      const i = k++ % bodies.length;
+      const i = own ? w % bodies.length : k++ % bodies.length;
       try {
-        const res = await client.raw(bodies[i]!);
+        const res = await (own ?? (client as RpcClient)).raw(bodies[i]!);
         if (res.error) errors.add(`eth_call: ${res.error.message} (code ${res.error.code})`);
         else if (res.result !== expected[i]) errors.add(`eth_call balanceOf returned ${JSON.stringify(res.result)}, expected ${expected[i]}`);
         else calls++;

@@ -28,6 +28,8 @@ export interface RpcResponse {
 export class RpcClient {
   private readonly pool: Pool;
   private readonly path: string;
+  /** The URL for messages: a session token in its path (`/s/<token>`) is a credential. */
+  private readonly shown: string;
   private nextId = 1;
 
   constructor(
@@ -37,6 +39,7 @@ export class RpcClient {
   ) {
     const u = new URL(url);
     this.path = u.pathname || '/';
+    this.shown = url.replace(/\/s\/[^/?#]+/, '/s/<redacted>');
     this.pool = new Pool(u.origin, {
       connections,
       pipelining: 1,
@@ -57,11 +60,11 @@ export class RpcClient {
       body,
     });
     const text = await res.body.text();
-    if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode} from ${this.url}: ${text.slice(0, 300)}`);
+    if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode} from ${this.shown}: ${text.slice(0, 300)}`);
     try {
       return JSON.parse(text);
     } catch {
-      throw new Error(`invalid JSON from ${this.url}: ${text.slice(0, 300)}`);
+      throw new Error(`invalid JSON from ${this.shown}: ${text.slice(0, 300)}`);
     }
   }
 
@@ -89,7 +92,7 @@ export class RpcClient {
     const res = await this.post(body);
     if (!Array.isArray(res)) {
       const err = (res as RpcResponse).error;
-      throw new Error(`batch refused by ${this.url}: ${err ? err.message : JSON.stringify(res).slice(0, 200)}`);
+      throw new Error(`batch refused by ${this.shown}: ${err ? err.message : JSON.stringify(res).slice(0, 200)}`);
     }
     const byId = new Map<unknown, RpcResponse>();
     for (const r of res as RpcResponse[]) byId.set(r.id, r);

@@ -43,7 +43,17 @@ import {
 import { machine, mib, Progress, renderTable, writeResults, type Row } from './report.ts';
 import { RpcClient } from './rpc.ts';
 import { VmPeer, type VmRun } from './vmpeer.ts';
-import { buildWorkload, CHAIN_ID, type Phase, type Workload } from './workload.ts';
+import { buildWorkload, CHAIN_ID, type Phase, type PhaseSpec, type SetupTx, type Workload } from './workload.ts';
+import {
+  buildConfidentialSetup,
+  checkConfidentialToken,
+  confidentialBalances,
+  confidentialSenderAddress,
+  confidentialSenderKeys,
+  CONFIDENTIAL_TOKEN_ADDRESS,
+  sessionUrl,
+  signIn,
+} from './confidential.ts';
 import { artifactPath } from '../contracts/artifacts.ts';
 import { ROOT } from './peers.ts';
 
@@ -67,6 +77,10 @@ const peerList = (v: string): PeerName[] => {
   for (const p of list) if (!ALL_PEERS.includes(p as PeerName)) throw new InvalidArgumentError(`unknown peer "${p}" (one of ${ALL_PEERS.join(', ')})`);
   return [...new Set(list)] as PeerName[];
 };
+const onOff = (v: string) => {
+  if (v !== '0' && v !== '1') throw new InvalidArgumentError('0 or 1 expected');
+  return v === '1';
+};
 
 const program = new Command()
   .name('bench')
@@ -84,6 +98,7 @@ const program = new Command()
   .option('--loop-latency-rate <tps>', 'offered load of the latency test under looping eth_calls (tx/s)', num(1), 100)
   .option('--loop-clients <count>', 'clients sending looping eth_calls during that test (0 to skip it)', int(0), 64)
   .option('--call-seconds <s>', 'duration of the eth_call test', num(0), 5)
+  .option('--confidential <0|1>', 'Conclave only: transfers and signed-in balanceOf on a ConfidentialERC20 under its example policy (0 to skip)', onOff, true)
   .option('--max-fee-gwei <gwei>', 'maxFeePerGas of every transfer', num(0), 100)
   .option('--tip-gwei <gwei>', 'maxPriorityFeePerGas of every transfer', num(0), 1)
   .option('--stall-seconds <s>', 'fail a test when nothing progresses this long', num(1), 120)
@@ -104,6 +119,7 @@ const opts = program.opts<{
   loopLatencyRate: number;
   loopClients: number;
   callSeconds: number;
+  confidential: boolean;
   maxFeeGwei: number;
   tipGwei: number;
   stallSeconds: number;
@@ -113,6 +129,7 @@ const senderCount = opts.senders ?? opts.concurrency;
 if (opts.tipGwei > opts.maxFeeGwei) program.error(`--tip-gwei (${opts.tipGwei}) must not exceed --max-fee-gwei (${opts.maxFeeGwei})`);
 const stallMs = opts.stallSeconds * 1000;
 const gwei = (g: number) => BigInt(Math.round(g * 1e9));
+const fees = { maxFeePerGas: gwei(opts.maxFeeGwei), maxPriorityFeePerGas: gwei(opts.tipGwei) };
 
 // ---------------------------------------------------------------- results
 
@@ -125,6 +142,14 @@ interface PeerResult {
   /** Transfer latency while clients run looping eth_calls. */
   latencyUnderLoops?: LatencyResult & { loopCallsAnswered: number; loopErrors: { message: string; count: number }[] };
   call?: CallResult;
+  /** Conclave only: the same tests on a ConfidentialERC20 under its example policy. */
+  confidential?: {
+    setupSeconds?: number;
+    c1?: ThroughputResult;
+    cN?: ThroughputResult;
+    /** balanceOf of the caller's own balance, each client signed in on a session of its own. */
+    call?: CallResult;
+  };
   sustained?: {
     runs: SustainedResult[];
     dataBytes?: number[];
@@ -176,20 +201,22 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 
 // ---------------------------------------------------------------- per peer
 
-async function sendSetup(client: RpcClient, w: Workload): Promise<void> {
-  progress.start('setup (deploy ERC20, fund senders)', w.setup.length);
+async function sendSetup(client: RpcClient, setup: SetupTx[], what: string, codeAt?: string): Promise<void> {
+  progress.start(what, setup.length);
   let i = 0;
-  for (const s of w.setup) {
+  for (const s of setup) {
     const res = await client.raw(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_sendRawTransaction', params: [s.raw] }));
     if (res.error) throw new BenchError(`setup "${s.what}" refused: ${res.error.message} (code ${res.error.code})`);
     progress.update(++i, 'sending');
   }
   progress.update(i, 'receipts');
-  await waitForReceipts(client, w.setup.map((s) => s.hash), stallMs);
-  const v = await verifyReceipts(client, w.setup.map((s) => s.hash));
-  checkVerification(v, 'setup');
-  const code = await client.call<string>('eth_getCode', [w.token, 'latest']);
-  if (!code || code === '0x') throw new BenchError(`setup: no code at the token address ${w.token}`);
+  await waitForReceipts(client, setup.map((s) => s.hash), stallMs);
+  const v = await verifyReceipts(client, setup.map((s) => s.hash));
+  checkVerification(v, what);
+  if (codeAt) {
+    const code = await client.call<string>('eth_getCode', [codeAt, 'latest']);
+    if (!code || code === '0x') throw new BenchError(`${what}: no code at the token address ${codeAt}`);
+  }
   progress.stop();
 }
 
@@ -230,16 +257,16 @@ async function runRpcPeer(name: Exclude<PeerName, 'vm'>, w: Workload, r: PeerRes
     const chainId = BigInt(await client.call<string>('eth_chainId'));
     if (chainId !== CHAIN_ID) throw new BenchError(`${name}: chain id ${chainId}, expected ${CHAIN_ID}`);
     const t0 = performance.now();
-    await attempt('setup', true, () => sendSetup(client, w));
+    await attempt('setup', true, () => sendSetup(client, w.setup, 'setup (deploy ERC20, fund senders)', w.token));
     r.setupSeconds = (performance.now() - t0) / 1000;
 
     const phase = (p: string) => w.phases.get(p)!;
-    const tp = (label: string, ph: Phase, c: number) =>
-      attempt(label, true, async () => {
-        progress.start(`${name}: ${ph.count} transfers c=${c}`, ph.count, 'tx');
+    const tp = (label: string, ph: Phase, c: number, what = 'transfers', needsTx = true) =>
+      attempt(label, needsTx, async () => {
+        progress.start(`${name}: ${ph.count} ${what} c=${c}`, ph.count, 'tx');
         const res = await throughput(client, ph, c, stallMs, (n, stage) => progress.update(n, stage));
         progress.stop();
-        log(`${name}: transfers c=${c}: ${res.tps.toFixed(0)} tx/s (${res.seconds.toFixed(2)} s, sends done at ${res.sendSeconds.toFixed(2)} s, ${res.blocks} blocks)`);
+        log(`${name}: ${what} c=${c}: ${res.tps.toFixed(0)} tx/s (${res.seconds.toFixed(2)} s, sends done at ${res.sendSeconds.toFixed(2)} s, ${res.blocks} blocks)`);
         return res;
       });
     r.c1 = await tp('transfers c=1', phase('c1'), 1);
@@ -272,6 +299,54 @@ async function runRpcPeer(name: Exclude<PeerName, 'vm'>, w: Workload, r: PeerRes
         log(`${name}: eth_call c=${opts.concurrency}: ${res.cps.toFixed(0)} calls/s${res.errors.length ? ` (errors: ${JSON.stringify(res.errors)})` : ''}`);
         return res;
       });
+    }
+
+    // Conclave only, next to the public tests on the same chain: its own senders, so the
+    // nonces of the phases after it do not depend on it.
+    const confC1 = w.phases.get('confidentialC1');
+    const confCN = w.phases.get('confidentialCN');
+    if (name === 'conclave' && confC1 && confCN) {
+      const cr: NonNullable<PeerResult['confidential']> = {};
+      r.confidential = cr;
+      const ready = await attempt('confidential setup', false, async () => {
+        const t = performance.now();
+        const stages = buildConfidentialSetup(senderCount, CHAIN_ID, fees, w.setup);
+        const whats = ['fund its deployer and senders', 'register its policy in advance', 'deploy ConfidentialERC20, fund senders'];
+        for (const [i, stage] of stages.entries()) {
+          await sendSetup(client, stage, `confidential setup: ${whats[i]}`, i === stages.length - 1 ? CONFIDENTIAL_TOKEN_ADDRESS : undefined);
+        }
+        await checkConfidentialToken(client, stages[2]![0]!.hash, confidentialSenderAddress(0));
+        cr.setupSeconds = (performance.now() - t) / 1000;
+        return true;
+      });
+      if (ready) cr.c1 = await tp('confidential transfers c=1', confC1, 1, 'confidential transfers', false);
+      if (cr.c1) cr.cN = await tp(`confidential transfers c=${opts.concurrency}`, confCN, opts.concurrency, 'confidential transfers', false);
+      if (cr.cN && opts.callSeconds > 0) {
+        cr.call = await attempt(`confidential balanceOf c=${opts.concurrency}`, false, async () => {
+          progress.start(`${name}: signing in ${senderCount} senders`, senderCount);
+          const tokens: string[] = [];
+          for (const key of confidentialSenderKeys(senderCount)) {
+            tokens.push(await signIn(client, proc.url, CHAIN_ID, key));
+            progress.update(tokens.length);
+          }
+          progress.stop();
+          const sessions = Array.from({ length: opts.concurrency }, (_, i) => new RpcClient(sessionUrl(proc.url, tokens[i % tokens.length]!), 1));
+          try {
+            progress.start(`${name}: confidential balanceOf c=${opts.concurrency}`, Math.round(opts.callSeconds), 's');
+            const t = performance.now();
+            const res = await callThroughput(sessions, CONFIDENTIAL_TOKEN_ADDRESS, confidentialBalances(senderCount, [confC1, confCN]), opts.concurrency, opts.callSeconds, (n) =>
+              progress.update(Math.min(Math.round((performance.now() - t) / 1000), Math.round(opts.callSeconds)), `${n} calls`),
+            );
+            progress.stop();
+            log(`${name}: confidential balanceOf (own, signed in) c=${opts.concurrency}: ${res.cps.toFixed(0)} calls/s`);
+            // Every answer must be the caller's balance: a refusal or a wrong value fails the test (the figure stays).
+            for (const e of res.errors) r.errors.push({ test: `confidential balanceOf c=${opts.concurrency}`, message: `${e.count} x ${e.message}` });
+            return res;
+          } finally {
+            await Promise.all(sessions.map((c) => c.close()));
+          }
+        });
+      }
     }
 
     if (opts.sustained > 0 && opts.sustainedPeers.includes(name)) {
@@ -402,11 +477,14 @@ function summaryRows(peers: PeerName[]): Row[] {
   };
   row('ERC20 transfers, c=1', 'tx/s', 'higher', (r) => r.c1?.tps);
   row(`ERC20 transfers, c=${opts.concurrency}`, 'tx/s', 'higher', (r) => r.cN?.tps);
+  row('confidential ERC20 transfers, c=1', 'tx/s', 'higher', (r) => r.confidential?.c1?.tps);
+  row(`confidential ERC20 transfers, c=${opts.concurrency}`, 'tx/s', 'higher', (r) => r.confidential?.cN?.tps);
   row(`latency p50 @${opts.latencyRate} tx/s`, 'ms', 'lower', (r) => r.latency?.p50);
   row(`latency p99 @${opts.latencyRate} tx/s`, 'ms', 'lower', (r) => r.latency?.p99);
   row(`latency p50 @${opts.loopLatencyRate} tx/s, ${opts.loopClients} looping eth_calls`, 'ms', 'lower', (r) => r.latencyUnderLoops?.p50);
   row(`latency p99 @${opts.loopLatencyRate} tx/s, ${opts.loopClients} looping eth_calls`, 'ms', 'lower', (r) => r.latencyUnderLoops?.p99);
   row(`eth_call balanceOf, c=${opts.concurrency}`, 'calls/s', 'higher', (r) => r.call?.cps);
+  row(`confidential balanceOf (own, signed in), c=${opts.concurrency}`, 'calls/s', 'higher', (r) => r.confidential?.call?.cps);
   if (opts.sustained > 0) {
     const s = (r: PeerResult, i: number) => r.sustained?.runs[i];
     row(`sustained ${opts.sustained} transfers, run 1`, 'tx/s', 'higher', (r) => s(r, 0)?.tps);
@@ -439,7 +517,7 @@ async function main(): Promise<void> {
 
   const latencyCount = Math.round(opts.latencyRate * opts.latencySeconds);
   const doSustained = opts.sustained > 0 && opts.sustainedPeers.some((p) => peers.includes(p) && p !== 'vm');
-  const specs = [
+  const specs: PhaseSpec[] = [
     { name: 'c1', count: opts.n, recipientBase: 0 },
     { name: 'cN', count: opts.n, recipientBase: opts.n },
     { name: 'latency', count: latencyCount, recipientBase: 2 * opts.n },
@@ -448,6 +526,14 @@ async function main(): Promise<void> {
     const base = 2 * opts.n + latencyCount;
     // The second run pays the same recipients: same accounts, no new state.
     specs.push({ name: 'sustained1', count: opts.sustained, recipientBase: base }, { name: 'sustained2', count: opts.sustained, recipientBase: base });
+  }
+  if (opts.confidential && peers.includes('conclave')) {
+    // Its own senders and nonces; fresh recipients in the confidential token's storage, as in c1 and cN.
+    const keys = confidentialSenderKeys(senderCount);
+    specs.push(
+      { name: 'confidentialC1', count: opts.n, recipientBase: 0, token: CONFIDENTIAL_TOKEN_ADDRESS, keys },
+      { name: 'confidentialCN', count: opts.n, recipientBase: opts.n, token: CONFIDENTIAL_TOKEN_ADDRESS, keys },
+    );
   }
   // Runs last on each peer (nonces follow the phases before it); pays the latency test's recipients again.
   if (opts.loopClients > 0) {
@@ -460,7 +546,7 @@ async function main(): Promise<void> {
   const tSign = performance.now();
   const workload = await buildWorkload(
     senderCount,
-    { maxFeePerGas: gwei(opts.maxFeeGwei), maxPriorityFeePerGas: gwei(opts.tipGwei) },
+    fees,
     specs,
     (phase, done, count, cached) => {
       if (phase !== current) {
@@ -504,6 +590,8 @@ async function main(): Promise<void> {
         );
       }
     }
+    const ccn = r.confidential?.cN;
+    if (ccn) notes.push(`${p}: confidential c=${opts.concurrency} run used ${ccn.blocks} blocks (${ccn.txsPerBlock.toFixed(1)} transfers/block); its sends were done at ${ccn.sendSeconds.toFixed(2)} s of ${ccn.seconds.toFixed(2)} s`);
     if (r.latency && r.latency.sentTps < 0.95 * r.latency.offeredTps) {
       notes.push(
         `${p}: could not take the offered ${r.latency.offeredTps} tx/s (a sender's next transfer waits for the previous one to be accepted; sends left at ${r.latency.sentTps.toFixed(0)} tx/s), so its latency includes queueing behind the load`,

@@ -55,6 +55,10 @@ export interface PhaseSpec {
   count: number;
   /** Recipients recipientBase .. recipientBase + count - 1 (a later phase may reuse a range). */
   recipientBase: number;
+  /** The token the transfers go to (default: the bench ERC20). */
+  token?: string;
+  /** The senders' keys, as many as the bench senders (default: theirs); nonces continue per key set. */
+  keys?: string[];
 }
 
 export interface Workload {
@@ -121,18 +125,23 @@ export async function buildWorkload(
   const senderAddresses = senders.map((k) => new Wallet(k).address);
   const setup = buildSetup(senderCount, fees);
   const phases = new Map<string, Phase>();
-  const nextNonce = new Array<number>(senderCount).fill(0);
+  const nonceSets = new Map<string, number[]>();
   const pool = new SignerPool();
   try {
     for (const spec of specs) {
+      const keys = spec.keys ?? senders;
+      const token = spec.token ?? TOKEN_ADDRESS;
+      let nextNonce = nonceSets.get(keys.join());
+      if (!nextNonce) nonceSets.set(keys.join(), (nextNonce = new Array<number>(keys.length).fill(0)));
       const startNonces = nextNonce.slice();
       const key = createHash('sha256')
         .update(
           JSON.stringify({
             v: 1,
             chainId: CHAIN_ID.toString(),
-            token: TOKEN_ADDRESS,
+            token,
             senderCount,
+            ...(spec.keys ? { keys: createHash('sha256').update(keys.join()).digest('hex') } : {}),
             fees: [fees.maxFeePerGas.toString(), fees.maxPriorityFeePerGas.toString()],
             gas: TRANSFER_GAS_LIMIT.toString(),
             count: spec.count,
@@ -170,11 +179,11 @@ export async function buildWorkload(
         const signed = await pool.sign(
           {
             chainId: CHAIN_ID.toString(),
-            token: TOKEN_ADDRESS,
+            token,
             maxFeePerGas: fees.maxFeePerGas.toString(),
             maxPriorityFeePerGas: fees.maxPriorityFeePerGas.toString(),
             gasLimit: TRANSFER_GAS_LIMIT.toString(),
-            keys: senders,
+            keys,
           },
           items,
           (done) => progress(spec.name, done, spec.count, false),

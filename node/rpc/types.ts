@@ -10,6 +10,28 @@
  */
 export type MethodStatus = 'supported' | 'gated' | 'unsupported';
 
+/**
+ * What a method's answer may disclose, and so who decides it: every method declares
+ * one, and test/unit/methodTable.test.ts walks the table so none ships without it.
+ *
+ * - `public`: public by rule, the same answer for every caller: balances, nonces, code,
+ *   block headers, transaction counts, fees, chain and node facts, policies (which are
+ *   public), and the hash of a transaction the caller submits. No policy is consulted,
+ *   though the enclave still refuses a credential that is no live session (4100).
+ * - `perCaller`: decided per caller inside the enclave by the one policy decision point:
+ *   the handler passes the caller's credential with the request (`read`, `filter`,
+ *   `subscribe` of services.ts), and the enclave runs the read as the identity it proves,
+ *   filters the answer (logs, transaction input, return data and revert reasons) or
+ *   refuses it as not permitted (-32010). Calls and gas estimates, raw storage,
+ *   transactions, receipts, blocks (which may carry full transactions), logs, filters
+ *   and subscriptions.
+ * - `caller`: the caller's own and nobody else's: its session (nonce, login, logout),
+ *   its subscriptions on its own connection, or signatures by a dev account's key held
+ *   by the node (refused to untrusted browser pages: `usesNodeKeys`).
+ * - `none`: nothing; the method is unsupported and answered -32004 without a handler.
+ */
+export type MethodDisclosure = 'public' | 'perCaller' | 'caller' | 'none';
+
 /** A WebSocket client, for handlers that push notifications (eth_subscribe). */
 export interface Connection {
   /** Unique per server, increasing. */
@@ -50,6 +72,8 @@ export type MethodHandler<S = any> = (params: unknown[], ctx: RpcContext<S>) => 
 
 export interface MethodEntry<S = any> {
   status: MethodStatus;
+  /** What its answer may disclose, and who decides (see {@link MethodDisclosure}). */
+  disclosure: MethodDisclosure;
   handler?: MethodHandler<S>;
   description?: string;
   /**

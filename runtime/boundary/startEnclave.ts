@@ -1,6 +1,7 @@
 import { MessageChannel } from 'node:worker_threads';
 import { startWorker } from '../enclave/startWorker.ts';
 import { batcher } from './batcher.ts';
+import { boundaryTraceFromEnv } from './boundaryTrace.ts';
 import type { EnclaveError, EnclaveToHost, HostToEnclave, Notification, ReplyValues } from './messages.ts';
 
 type Request = HostToEnclave extends infer M ? (M extends { id: number } ? Omit<M, 'id'> : never) : never;
@@ -35,7 +36,10 @@ export function startEnclave(): EnclaveHandle {
   let nextId = 1;
   let exited = false;
   const notified: ((n: Notification) => void)[] = [];
+  // CONCLAVE_BOUNDARY_TRACE: a record of everything the enclave hands the host, for audits.
+  const trace = boundaryTraceFromEnv();
   const onReplies = (replies: EnclaveToHost[]) => {
+    trace?.received(replies);
     for (const m of replies) {
       if (m.type === 'notification') {
         for (const fn of notified) fn(m);
@@ -93,6 +97,7 @@ export function startEnclave(): EnclaveHandle {
     request(message) {
       if (exited) return Promise.reject(new EnclaveReplyError({ kind: 'internal', message: 'enclave stopped' }));
       const id = nextId++;
+      trace?.asked({ ...message, id } as HostToEnclave);
       return new Promise((resolve, reject) => {
         waiting.set(id, { resolve, reject });
         (message.type === 'submit' ? toAdmission : toMain)({ ...message, id } as HostToEnclave);

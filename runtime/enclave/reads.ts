@@ -424,7 +424,9 @@ export class Reads {
    * contract with a policy finds no identity.
    */
   private caller(request: CallRequest, who: Principal, state: StateReader): { request: CallRequest; principal: Principal } {
-    const from = request.from?.toLowerCase();
+    // The zero address names nobody: tools that send it by default (cast) mean "no from".
+    const named = request.from?.toLowerCase();
+    const from = named === ZERO_ADDRESS ? undefined : named;
     if (who.authenticated) {
       if (from !== undefined && from !== who.address) throw notPermitted();
       return { request: { ...request, from: who.address }, principal: who };

@@ -10,6 +10,7 @@ import { Contract, ContractFactory, getCreateAddress, JsonRpcProvider, Wallet, t
 import { createSiweMessage } from 'viem/siwe';
 import { loadArtifact } from '../../contracts/artifacts.ts';
 import { readGenesisFile } from '../../node/genesisFile.ts';
+import { mined } from '../helpers/mined.ts';
 import { ROOT, startTestNode, type TestNode } from '../helpers/node.ts';
 
 /** The keys of examples/consortium.json's identities (the standard test mnemonic's first accounts), and two unregistered ones. */
@@ -43,6 +44,8 @@ export interface Consortium {
   login(name: Name, resources?: string[]): Promise<string>;
   /** A provider on the session URL `/s/<token>`. */
   session(token: string): JsonRpcProvider;
+  /** A transaction's receipt, once mined (ethers' wait() can miss a block made at once). */
+  mined(hash: string): Promise<TransactionReceipt>;
   /** Sets a policy through the registry (for `target`, deployed or about to be). */
   setPolicy(by: Name, target: string, policy: string): Promise<TransactionReceipt>;
   /** Deploys `artifact` as `by`, under `policy` registered in advance when given. */
@@ -53,7 +56,7 @@ export interface Consortium {
 export async function startConsortium(): Promise<Consortium> {
   const genesis = readGenesisFile(path.join(ROOT, 'examples/consortium.json'));
   const node = await startTestNode({ chainId: genesis.chainId, network: genesis.network });
-  const provider = new JsonRpcProvider(node.url, Number(genesis.chainId), { staticNetwork: true, batchMaxCount: 1 });
+  const provider = new JsonRpcProvider(node.url, Number(genesis.chainId), { staticNetwork: true, batchMaxCount: 1, cacheTimeout: -1 });
   const wallet = (name: Name) => new Wallet(KEYS[name]);
   const signers = new Map<Name, Promise<Wallet>>();
   const sessions: JsonRpcProvider[] = [];
@@ -62,6 +65,7 @@ export async function startConsortium(): Promise<Consortium> {
     node,
     provider,
     wallet,
+    mined: (hash) => mined(provider, hash),
     signer(name) {
       let s = signers.get(name);
       if (!s) signers.set(name, (s = c.login(name).then((token) => wallet(name).connect(c.session(token)))));
@@ -85,14 +89,14 @@ export async function startConsortium(): Promise<Consortium> {
       return login.token;
     },
     session(token) {
-      const p = new JsonRpcProvider(`${node.url}s/${token}`, Number(genesis.chainId), { staticNetwork: true, batchMaxCount: 1 });
+      const p = new JsonRpcProvider(`${node.url}s/${token}`, Number(genesis.chainId), { staticNetwork: true, batchMaxCount: 1, cacheTimeout: -1 });
       sessions.push(p);
       return p;
     },
     async setPolicy(by, target, policy) {
       const registry = new Contract(POLICY_REGISTRY, REGISTRY_ABI, await c.signer(by));
       const tx = await registry.getFunction('setPolicy')(target, policy);
-      return (await tx.wait())!;
+      return mined(provider, tx.hash);
     },
     async deploy(by, name, args, policy) {
       const w = await c.signer(by);
@@ -102,7 +106,8 @@ export async function startConsortium(): Promise<Consortium> {
       }
       const artifact = loadArtifact(name);
       const contract = await new ContractFactory(artifact.abi, artifact.bytecode, w).deploy(...args);
-      await contract.waitForDeployment();
+      const receipt = await mined(provider, contract.deploymentTransaction()!.hash);
+      if (receipt.status !== 1) throw new Error(`deploying ${name} failed`);
       return contract as Contract;
     },
     async stop() {

@@ -15,154 +15,21 @@ import Database from 'better-sqlite3';
 import { ethers } from 'ethers';
 import { loadArtifact } from '../../contracts/artifacts.ts';
 import { DEV_ADDRESS_0, DEV_KEY_0, spawnNode, tempHome, type NodeProcess } from '../helpers/node.ts';
-
-// ---------------------------------------------------------------------------------------
-// The scanner
-
-interface Needle {
-  name: string;
-  bytes: Buffer;
-}
-
-interface Hit {
-  needle: string;
-  file: string;
-  offset: number;
-}
-
-/** Every regular file under `dir`, recursively, dotfiles included. */
-function listFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...listFiles(full));
-    else if (entry.isFile()) out.push(full);
-    else out.push(full); // sockets, symlinks, fifos: read below, and reported if unreadable
-  }
-  return out.sort();
-}
-
-/** All occurrences of every needle in every file under `dir`; also returns what was scanned. */
-function scan(dir: string, needles: Needle[]): { hits: Hit[]; files: Map<string, number> } {
-  for (const n of needles) {
-    // Short needles could match random ciphertext by chance; every needle here is >= 8 bytes.
-    assert.ok(n.bytes.length >= 8, `needle "${n.name}" is too short (${n.bytes.length} bytes) to be meaningful`);
-  }
-  const hits: Hit[] = [];
-  const files = new Map<string, number>();
-  for (const file of listFiles(dir)) {
-    let data: Buffer;
-    try {
-      data = fs.readFileSync(file);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // removed between listing and reading
-      throw err;
-    }
-    const rel = path.relative(dir, file);
-    files.set(rel, data.length);
-    for (const n of needles) {
-      for (let at = data.indexOf(n.bytes); at !== -1; at = data.indexOf(n.bytes, at + 1)) {
-        hits.push({ needle: n.name, file: rel, offset: at });
-      }
-    }
-  }
-  return { hits, files };
-}
-
-function describeHits(hits: Hit[]): string {
-  return hits.map((h) => `  needle "${h.needle}" found in ${h.file} at offset ${h.offset}`).join('\n');
-}
-
-/** Scans `dir` and fails with every match listed. Returns the files scanned (relative path -> size). */
-function assertNoPlaintext(dir: string, needles: Needle[], when: string): Map<string, number> {
-  const { hits, files } = scan(dir, needles);
-  assert.ok(files.size > 0, `${when}: nothing to scan in ${dir}`);
-  assert.equal(
-    hits.length,
-    0,
-    `${when}: plaintext found on disk (${hits.length} matches; files scanned: ${[...files].map(([f, n]) => `${f} (${n} B)`).join(', ')}):\n${describeHits(hits)}`,
-  );
-  return files;
-}
-
-const hexBytes = (hex: string): Buffer => Buffer.from(hex.replace(/^0x/, ''), 'hex');
-const ascii = (s: string): Buffer => Buffer.from(s, 'utf8');
-
-/** A string in every encoding: utf8, and the hex of its utf8 in lower and upper case, plus 32-byte storage chunks. */
-function stringNeedles(label: string, s: string): Needle[] {
-  const utf8 = ascii(s);
-  const needles: Needle[] = [
-    { name: `${label} (utf8)`, bytes: utf8 },
-    { name: `${label} (hex ascii, lower)`, bytes: ascii(utf8.toString('hex')) },
-    { name: `${label} (hex ascii, upper)`, bytes: ascii(utf8.toString('hex').toUpperCase()) },
-  ];
-  // Solidity stores a long string in 32-byte slots: a chunk could be on disk without the whole.
-  for (let i = 0; i < utf8.length; i += 32) {
-    const chunk = utf8.subarray(i, i + 32);
-    if (chunk.length < utf8.length && chunk.length >= 8) needles.push({ name: `${label} (storage chunk at ${i})`, bytes: chunk });
-  }
-  return needles;
-}
-
-/** A uint256 in every encoding: 32-byte big-endian, minimal big-endian, decimal ascii, hex ascii. */
-function numberNeedles(label: string, n: bigint): Needle[] {
-  const hex = n.toString(16);
-  const minimal = hexBytes(hex.length % 2 ? '0' + hex : hex);
-  return [
-    { name: `${label} (32-byte big-endian)`, bytes: hexBytes(hex.padStart(64, '0')) },
-    { name: `${label} (minimal big-endian)`, bytes: minimal },
-    { name: `${label} (minimal little-endian)`, bytes: Buffer.from(minimal).reverse() },
-    { name: `${label} (decimal ascii)`, bytes: ascii(n.toString(10)) },
-    { name: `${label} (hex ascii, lower)`, bytes: ascii(hex) },
-    { name: `${label} (hex ascii, upper)`, bytes: ascii(hex.toUpperCase()) },
-  ];
-}
-
-/** An address as raw 20 bytes, as a 32-byte word (log topic, ABI argument), and as lower/checksummed/upper hex ascii. */
-function addressNeedles(label: string, address: string): Needle[] {
-  const lower = address.toLowerCase().slice(2);
-  return [
-    { name: `${label} (raw 20 bytes)`, bytes: hexBytes(lower) },
-    { name: `${label} (hex ascii, lower)`, bytes: ascii(lower) },
-    { name: `${label} (hex ascii, checksummed)`, bytes: ascii(ethers.getAddress(address).slice(2)) },
-    { name: `${label} (hex ascii, upper)`, bytes: ascii(lower.toUpperCase()) },
-  ];
-}
-
-/** Raw 32 bytes (tx hash, block hash) and its hex ascii. */
-function hashNeedles(label: string, hash: string): Needle[] {
-  return [
-    { name: `${label} (raw 32 bytes)`, bytes: hexBytes(hash) },
-    { name: `${label} (hex ascii)`, bytes: ascii(hash.slice(2).toLowerCase()) },
-  ];
-}
-
-/** Runtime bytecode: the whole blob, and 32-byte windows spread over it (a whole-blob match could be missed). */
-function codeNeedles(label: string, code: string): Needle[] {
-  const bytes = hexBytes(code);
-  const needles: Needle[] = [
-    { name: `${label} (whole runtime bytecode)`, bytes },
-    { name: `${label} (whole runtime bytecode, hex ascii)`, bytes: ascii(bytes.toString('hex')) },
-  ];
-  for (const frac of [0.1, 0.25, 0.5, 0.75, 0.9]) {
-    const at = Math.floor((bytes.length - 32) * frac);
-    const window = bytes.subarray(at, at + 32);
-    needles.push({ name: `${label} (32-byte window at ${at})`, bytes: window });
-    needles.push({ name: `${label} (32-byte window at ${at}, hex ascii)`, bytes: ascii(window.toString('hex')) });
-  }
-  return needles;
-}
-
-function randomCanaryString(): string {
-  return 'CONCLAVE-CANARY-' + randomBytes(12).toString('hex'); // 40 bytes: a long string over two slots
-}
-
-/** A random 64-bit value with its top bit set, so its minimal encoding is exactly 8 bytes. */
-function randomCanaryNumber(): bigint {
-  return BigInt('0x' + randomBytes(8).toString('hex')) | (1n << 63n);
-}
-
-// ---------------------------------------------------------------------------------------
+import {
+  addressNeedles,
+  ascii,
+  assertNoPlaintext,
+  codeNeedles,
+  describeHits,
+  hashNeedles,
+  hexBytes,
+  numberNeedles,
+  randomCanaryNumber,
+  randomCanaryString,
+  scan,
+  stringNeedles,
+  type Needle,
+} from '../helpers/canaryScan.ts';
 
 test('the scanner finds needles planted in a scratch directory (guards against a vacuous pass)', () => {
   const home = tempHome('conclave-scan-');

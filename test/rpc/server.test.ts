@@ -18,35 +18,39 @@ const logged: { level: string; msg: string }[] = [];
 const log: Logger = (level, msg) => logged.push({ level, msg });
 
 const methods: MethodTable<Services> = {
-  echo: { status: 'supported', handler: (params) => params },
-  greet: { status: 'supported', handler: (_p, ctx) => ctx.services.greeting },
+  echo: { status: 'supported', disclosure: 'public', handler: (params) => params },
+  greet: { status: 'supported', disclosure: 'public', handler: (_p, ctx) => ctx.services.greeting },
   slow: {
     status: 'supported',
+    disclosure: 'public',
     handler: async (params) => {
       await new Promise((r) => setTimeout(r, Number(params[0])));
       return params[0];
     },
   },
-  nothing: { status: 'supported', handler: () => undefined },
-  getBalance: { status: 'supported', handler: (params) => param(params, 0, 'address', parseAddress) },
+  nothing: { status: 'supported', disclosure: 'public', handler: () => undefined },
+  getBalance: { status: 'supported', disclosure: 'public', handler: (params) => param(params, 0, 'address', parseAddress) },
   badParams: {
     status: 'supported',
+    disclosure: 'public',
     handler: () => {
       throw new InvalidParamsError('invalid argument 0 (address): hex string of 20 bytes expected');
     },
   },
   boom: {
     status: 'supported',
+    disclosure: 'public',
     handler: async () => {
       throw new Error('database password is hunter2');
     },
   },
-  revert: { status: 'supported', handler: () => Promise.reject(new ExecutionRevertedError('0xdeadbeef', 'Unauthorized()')) },
-  bigint: { status: 'supported', handler: () => ({ value: 1n }) },
-  gatedEcho: { status: 'gated', handler: (params) => params[0] },
-  eth_mining: { status: 'unsupported' },
+  revert: { status: 'supported', disclosure: 'public', handler: () => Promise.reject(new ExecutionRevertedError('0xdeadbeef', 'Unauthorized()')) },
+  bigint: { status: 'supported', disclosure: 'public', handler: () => ({ value: 1n }) },
+  gatedEcho: { status: 'gated', disclosure: 'public', handler: (params) => params[0] },
+  eth_mining: { status: 'unsupported', disclosure: 'none' },
   subscribe: {
     status: 'supported',
+    disclosure: 'public',
     handler: (_p, ctx: RpcContext<Services>) => {
       const conn = ctx.connection;
       if (!conn) throw new InvalidParamsError('subscriptions need a WebSocket');
@@ -309,7 +313,7 @@ function wsCall(ws: WebSocket, body: unknown): Promise<any> {
 
 const signing: MethodTable<Services> = {
   ...methods,
-  sign: { status: 'supported', usesNodeKeys: true, handler: () => '0xsigned' },
+  sign: { status: 'supported', disclosure: 'caller', usesNodeKeys: true, handler: () => '0xsigned' },
 };
 const SIGN = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'sign', params: [] });
 const ECHO = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'echo', params: ['read'] });
@@ -620,7 +624,7 @@ test('a WebSocket client that does not read its answers is closed (1008 with a r
   const local = await startRpcServer({
     host: '127.0.0.1',
     port: 0,
-    methods: { ...methods, big: { status: 'supported', handler: () => big } },
+    methods: { ...methods, big: { status: 'supported', disclosure: 'public', handler: () => big } },
     services: { greeting: 'x' },
     log,
   });

@@ -72,9 +72,10 @@ test('server: HTTP requests and WebSocket connections hand their credential to h
   const lines: string[] = [];
   const log: Logger = (level, msg, extra) => lines.push(`${level} ${msg} ${JSON.stringify(extra ?? {})}`);
   const methods: MethodTable = {
-    whoami: { status: 'supported', handler: (_p, ctx) => (ctx.caller && ctx.caller.length > 0 ? text(ctx.caller) : null) },
+    whoami: { status: 'supported', disclosure: 'caller', handler: (_p, ctx) => (ctx.caller && ctx.caller.length > 0 ? text(ctx.caller) : null) },
     fail: {
       status: 'supported',
+      disclosure: 'public',
       handler: () => {
         throw new Error('boom');
       },

@@ -29,6 +29,7 @@ export interface LoginResult {
  */
 export const conclave_login: MethodEntry<Services> = {
   status: 'supported',
+  disclosure: 'caller',
   async handler(params, ctx): Promise<LoginResult> {
     atMostParams(params, 2);
     const message = param(params, 0, 'message', parseMessage);

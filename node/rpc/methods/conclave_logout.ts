@@ -9,6 +9,7 @@ import type { MethodEntry } from '../types.ts';
  */
 export const conclave_logout: MethodEntry<Services> = {
   status: 'supported',
+  disclosure: 'caller',
   handler(params, ctx) {
     atMostParams(params, 0);
     return ctx.services.enclave.request({ type: 'session', caller: callerOf(ctx), request: { kind: 'logout' } });

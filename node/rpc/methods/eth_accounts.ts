@@ -7,6 +7,7 @@ import type { MethodEntry } from '../types.ts';
  */
 export const eth_accounts: MethodEntry<Services> = {
   status: 'supported',
+  disclosure: 'public',
   handler(_params, ctx) {
     return read<string[]>(ctx, { kind: 'accounts' });
   },

@@ -9,6 +9,7 @@ import type { MethodEntry } from '../types.ts';
  */
 export const eth_call: MethodEntry<Services> = {
   status: 'supported',
+  disclosure: 'perCaller',
   handler(params, ctx) {
     const request = param(params, 0, 'transaction', parseCallRequest);
     const block = param(params, 1, 'block', parseBlockTag, true) ?? 'latest';

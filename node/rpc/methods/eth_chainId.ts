@@ -8,6 +8,7 @@ import type { MethodEntry } from '../types.ts';
  */
 export const eth_chainId: MethodEntry<Services> = {
   status: 'supported',
+  disclosure: 'public',
   handler(_params, ctx) {
     return toQuantity(ctx.services.chainId);
   },

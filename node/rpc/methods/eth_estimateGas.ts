@@ -9,6 +9,7 @@ import type { MethodEntry } from '../types.ts';
  */
 export const eth_estimateGas: MethodEntry<Services> = {
   status: 'supported',
+  disclosure: 'perCaller',
   async handler(params, ctx) {
     const request = param(params, 0, 'transaction', parseCallRequest);
     const block = param(params, 1, 'block', parseBlockTag, true) ?? 'latest';

@@ -9,6 +9,7 @@ import type { MethodEntry } from '../types.ts';
  */
 export const eth_feeHistory: MethodEntry<Services> = {
   status: 'supported',
+  disclosure: 'public',
   handler(params, ctx) {
     const count = param(params, 0, 'blockCount', parseUint64);
     const newest = param(params, 1, 'newestBlock', parseBlockTag);

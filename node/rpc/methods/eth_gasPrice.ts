@@ -8,6 +8,7 @@ import type { MethodEntry } from '../types.ts';
  */
 export const eth_gasPrice: MethodEntry<Services> = {
   status: 'supported',
+  disclosure: 'public',
   async handler(_params, ctx) {
     return toQuantity(await read<bigint>(ctx, { kind: 'gasPrice' }));
   },

@@ -8,6 +8,7 @@ import type { MethodEntry } from '../types.ts';
  */
 export const eth_getBlockByNumber: MethodEntry<Services> = {
   status: 'supported',
+  disclosure: 'perCaller',
   handler(params, ctx) {
     const block = param(params, 0, 'block', parseBlockTag);
     const fullTransactions = param(params, 1, 'hydrated', parseBool, true) ?? false;

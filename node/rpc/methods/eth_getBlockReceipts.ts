@@ -8,6 +8,7 @@ import type { MethodEntry } from '../types.ts';
  */
 export const eth_getBlockReceipts: MethodEntry<Services> = {
   status: 'supported',
+  disclosure: 'perCaller',
   handler(params, ctx) {
     const block = param(params, 0, 'block', parseBlockTag);
     return read(ctx, { kind: 'blockReceipts', block });

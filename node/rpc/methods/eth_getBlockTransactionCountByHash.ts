@@ -8,6 +8,7 @@ import type { MethodEntry } from '../types.ts';
  */
 export const eth_getBlockTransactionCountByHash: MethodEntry<Services> = {
   status: 'supported',
+  disclosure: 'public',
   async handler(params, ctx) {
     const hash = param(params, 0, 'hash', parseHash);
     const count = await read<bigint | null>(ctx, { kind: 'blockTxCount', block: { hash } });

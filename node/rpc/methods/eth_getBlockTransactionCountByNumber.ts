@@ -8,6 +8,7 @@ import type { MethodEntry } from '../types.ts';
  */
 export const eth_getBlockTransactionCountByNumber: MethodEntry<Services> = {
   status: 'supported',
+  disclosure: 'public',
   async handler(params, ctx) {
     const block = param(params, 0, 'block', parseBlockTag);
     const count = await read<bigint | null>(ctx, { kind: 'blockTxCount', block });

@@ -8,6 +8,7 @@ import type { MethodEntry } from '../types.ts';
  */
 export const eth_getFilterLogs: MethodEntry<Services> = {
   status: 'supported',
+  disclosure: 'perCaller',
   handler(params, ctx) {
     return filter(ctx, { kind: 'logs', filterId: param(params, 0, 'filterId', parseQuantityString) });
   },

@@ -8,6 +8,7 @@ import type { MethodEntry } from '../types.ts';
  */
 export const eth_getLogs: MethodEntry<Services> = {
   status: 'supported',
+  disclosure: 'perCaller',
   handler(params, ctx) {
     const filter = param(params, 0, 'filter', parseLogFilter);
     return read(ctx, { kind: 'logs', filter });

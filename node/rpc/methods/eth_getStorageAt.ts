@@ -8,6 +8,7 @@ import type { MethodEntry } from '../types.ts';
  */
 export const eth_getStorageAt: MethodEntry<Services> = {
   status: 'supported',
+  disclosure: 'perCaller',
   handler(params, ctx) {
     const address = param(params, 0, 'address', parseAddress);
     const slot = param(params, 1, 'slot', parseStorageSlot);

@@ -8,6 +8,7 @@ import type { MethodEntry } from '../types.ts';
  */
 export const eth_getTransactionByHash: MethodEntry<Services> = {
   status: 'supported',
+  disclosure: 'perCaller',
   handler(params, ctx) {
     const hash = param(params, 0, 'hash', parseHash);
     return read(ctx, { kind: 'transaction', hash });

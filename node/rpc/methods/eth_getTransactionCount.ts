@@ -8,6 +8,7 @@ import type { MethodEntry } from '../types.ts';
  */
 export const eth_getTransactionCount: MethodEntry<Services> = {
   status: 'supported',
+  disclosure: 'public',
   async handler(params, ctx) {
     const address = param(params, 0, 'address', parseAddress);
     const block = param(params, 1, 'block', parseBlockTag, true) ?? 'latest';

@@ -8,6 +8,7 @@ import type { MethodEntry } from '../types.ts';
  */
 export const eth_newFilter: MethodEntry<Services> = {
   status: 'supported',
+  disclosure: 'perCaller',
   handler(params, ctx) {
     return filter(ctx, { kind: 'newLogs', filter: param(params, 0, 'filter', parseLogFilter) });
   },

@@ -7,6 +7,7 @@ import type { MethodEntry } from '../types.ts';
  */
 export const eth_newPendingTransactionFilter: MethodEntry<Services> = {
   status: 'supported',
+  disclosure: 'perCaller',
   handler(_params, ctx) {
     return filter(ctx, { kind: 'newPending' });
   },

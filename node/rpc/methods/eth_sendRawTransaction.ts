@@ -9,6 +9,7 @@ import type { MethodEntry } from '../types.ts';
  */
 export const eth_sendRawTransaction: MethodEntry<Services> = {
   status: 'supported',
+  disclosure: 'public',
   async handler(params, ctx) {
     const raw = param(params, 0, 'transaction', parseData);
     // The enclave refuses empty bytes as a malformed message; say what is wrong instead.

@@ -8,6 +8,7 @@ import type { MethodEntry } from '../types.ts';
  */
 export const eth_sendTransaction: MethodEntry<Services> = {
   status: 'supported',
+  disclosure: 'caller',
   usesNodeKeys: true,
   async handler(params, ctx) {
     const request = param(params, 0, 'transaction', parseCallRequest);

@@ -8,6 +8,7 @@ import type { MethodEntry } from '../types.ts';
  */
 export const eth_sign: MethodEntry<Services> = {
   status: 'supported',
+  disclosure: 'caller',
   usesNodeKeys: true,
   handler(params, ctx) {
     const address = param(params, 0, 'address', parseAddress);

@@ -9,6 +9,7 @@ import type { MethodEntry } from '../types.ts';
  */
 export const eth_subscribe: MethodEntry<Services> = {
   status: 'supported',
+  disclosure: 'perCaller',
   handler(params, ctx) {
     const connection = ctx.connection;
     if (!connection) throw new MethodNotSupportedError('eth_subscribe over HTTP (use a WebSocket connection)');

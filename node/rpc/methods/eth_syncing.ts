@@ -7,6 +7,7 @@ import type { MethodEntry } from '../types.ts';
  */
 export const eth_syncing: MethodEntry<Services> = {
   status: 'supported',
+  disclosure: 'public',
   handler(_params, _ctx) {
     return false;
   },

@@ -8,6 +8,7 @@ import type { MethodEntry } from '../types.ts';
  */
 export const eth_uninstallFilter: MethodEntry<Services> = {
   status: 'supported',
+  disclosure: 'perCaller',
   handler(params, ctx) {
     return filter(ctx, { kind: 'uninstall', filterId: param(params, 0, 'filterId', parseQuantityString) });
   },

@@ -9,6 +9,7 @@ import type { MethodEntry } from '../types.ts';
  */
 export const eth_unsubscribe: MethodEntry<Services> = {
   status: 'supported',
+  disclosure: 'caller',
   handler(params, ctx) {
     if (!ctx.connection) throw new MethodNotSupportedError('eth_unsubscribe over HTTP (use a WebSocket connection)');
     const subscriptionId = param(params, 0, 'subscriptionId', parseQuantityString);

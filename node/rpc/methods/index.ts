@@ -50,7 +50,9 @@ import { web3_sha3 } from './web3_sha3.ts';
 
 /**
  * Every JSON-RPC method the node knows, with its status: supported, gated by policy,
- * or unsupported (answered -32004 with the reason). One table, one file per method.
+ * or unsupported (answered -32004 with the reason), and what its answer may disclose
+ * (public by rule, decided per caller in the enclave, the caller's own, or nothing).
+ * One table, one file per method.
  */
 export const methods: MethodTable<Services> = {
   conclave_getPolicy,
@@ -100,11 +102,11 @@ export const methods: MethodTable<Services> = {
   personal_sign,
   web3_clientVersion,
   web3_sha3,
-  eth_blobBaseFee: { status: 'unsupported', description: 'blob transactions are not accepted' },
-  eth_createAccessList: { status: 'unsupported', description: 'not offered yet' },
-  eth_getProof: { status: 'unsupported', description: 'state proofs are not offered yet' },
-  eth_getUncleByBlockHashAndIndex: { status: 'unsupported', description: 'no uncles after the merge' },
-  eth_getUncleByBlockNumberAndIndex: { status: 'unsupported', description: 'no uncles after the merge' },
-  eth_signTransaction: { status: 'unsupported', usesNodeKeys: true, description: 'not offered; use eth_sendTransaction' },
-  eth_simulateV1: { status: 'unsupported', description: 'not offered yet' },
+  eth_blobBaseFee: { status: 'unsupported', disclosure: 'none', description: 'blob transactions are not accepted' },
+  eth_createAccessList: { status: 'unsupported', disclosure: 'none', description: 'not offered yet' },
+  eth_getProof: { status: 'unsupported', disclosure: 'none', description: 'state proofs are not offered yet' },
+  eth_getUncleByBlockHashAndIndex: { status: 'unsupported', disclosure: 'none', description: 'no uncles after the merge' },
+  eth_getUncleByBlockNumberAndIndex: { status: 'unsupported', disclosure: 'none', description: 'no uncles after the merge' },
+  eth_signTransaction: { status: 'unsupported', disclosure: 'none', usesNodeKeys: true, description: 'not offered; use eth_sendTransaction' },
+  eth_simulateV1: { status: 'unsupported', disclosure: 'none', description: 'not offered yet' },
 };

@@ -7,6 +7,7 @@ import type { MethodEntry } from '../types.ts';
  */
 export const net_listening: MethodEntry<Services> = {
   status: 'supported',
+  disclosure: 'public',
   handler(_params, _ctx) {
     return true;
   },

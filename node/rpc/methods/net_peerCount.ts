@@ -8,6 +8,7 @@ import type { MethodEntry } from '../types.ts';
  */
 export const net_peerCount: MethodEntry<Services> = {
   status: 'supported',
+  disclosure: 'public',
   handler(_params, _ctx) {
     return toQuantity(0);
   },

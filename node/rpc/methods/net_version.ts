@@ -7,6 +7,7 @@ import type { MethodEntry } from '../types.ts';
  */
 export const net_version: MethodEntry<Services> = {
   status: 'supported',
+  disclosure: 'public',
   handler(_params, ctx) {
     return ctx.services.chainId.toString();
   },

@@ -8,6 +8,7 @@ import type { MethodEntry } from '../types.ts';
  */
 export const personal_sign: MethodEntry<Services> = {
   status: 'supported',
+  disclosure: 'caller',
   usesNodeKeys: true,
   handler(params, ctx) {
     const message = param(params, 0, 'message', parseData);

@@ -7,6 +7,7 @@ import type { MethodEntry } from '../types.ts';
  */
 export const web3_clientVersion: MethodEntry<Services> = {
   status: 'supported',
+  disclosure: 'public',
   handler(_params, ctx) {
     return ctx.services.clientVersion;
   },

@@ -9,6 +9,7 @@ import type { MethodEntry } from '../types.ts';
  */
 export const web3_sha3: MethodEntry<Services> = {
   status: 'supported',
+  disclosure: 'public',
   handler(params) {
     return toData(keccak_256(param(params, 0, 'data', parseData)));
   },
