@@ -1,4 +1,4 @@
-import { Block, createBlock, createBlockFromRLP, createBlockHeader, genRequestsRoot } from '@ethereumjs/block';
+import { Block, createBlock, createBlockFromBytesArray, createBlockFromRLP, createBlockHeader, genRequestsRoot, type BlockBytes } from '@ethereumjs/block';
 import type { Common } from '@ethereumjs/common';
 import { RLP } from '@ethereumjs/rlp';
 import type { TypedTransaction } from '@ethereumjs/tx';
@@ -26,11 +26,10 @@ import {
   serializeBlock,
   type BlockPolicies,
   type LedgerPayload,
-  type StoredLog,
   type StoredReceipt,
   type WriteSet,
 } from './codec.ts';
-import { formatBlock, formatReceipts } from './format.ts';
+import { formatBlock } from './format.ts';
 import { decodeEnvelope } from '../enclave/inspect.ts';
 import { ArchiveStates } from './ArchiveStates.ts';
 import type { GuardedEvm } from '../evm/messageGuard.ts';
@@ -69,17 +68,8 @@ export interface StoredBlock {
   size: number;
   /** The policies that governed the block (see BlockPolicies). */
   policies: BlockPolicies;
-  /** The receipts in JSON-RPC shape, formatted on first use. */
-  receiptsJson?: Record<string, unknown>[];
 }
 
-/**
- * A block's receipts in JSON-RPC shape, for everyone (each caller's answer is filtered
- * from these), formatted once per cached block.
- */
-export function receiptsJson(s: StoredBlock, isPublic: (log: StoredLog) => boolean): Record<string, unknown>[] {
-  return (s.receiptsJson ??= formatReceipts(s.block, s.senders, s.receipts, isPublic));
-}
 
 /** An account of the genesis state: funds, and for system contracts their code and storage. */
 export interface GenesisAccount {
@@ -118,13 +108,23 @@ const HISTORY_MIN_DEPTH = 16;
 const SNAPSHOT_BLOCKS = 1000;
 const SNAPSHOT_TXS = 50_000;
 /**
- * Decoded blocks kept for reads, bounded by transactions (a decoded transaction with its
- * receipt costs ~10 KB), so memory does not follow block sizes or history. About a
+ * New blocks kept decoded for reads, bounded by transactions (a decoded transaction with
+ * its receipt costs ~4 KB), so memory does not follow block sizes or history. About a
  * second of blocks at full load: what clients read back right after inclusion. More
  * lengthens every full garbage collection (a pause in block production) for reads that
  * the ledger answers anyway.
  */
 const BLOCK_CACHE_TXS = 1024;
+/**
+ * Blocks read back from the ledger, in a cache of their own, so that reading older
+ * blocks neither evicts the new ones nor is evicted by them; empty unless older blocks
+ * are read (~32 MB when full). Clients read receipts back in the order they sent their
+ * transactions, and senders drift apart under load (a full pool refuses some of them
+ * for a while): reading a sustained run's receipts in send order touches up to ~15
+ * blocks of ~290 transactions per 200 receipts; a smaller cache decodes a whole block
+ * for most receipts.
+ */
+const READ_CACHE_TXS = 8192;
 /** How long block execution runs before letting other requests in. */
 const YIELD_EVERY_MS = 1;
 const INITIAL_BASE_FEE = 1_000_000_000n;
@@ -164,8 +164,8 @@ export class Chain {
   private tipBlock!: Block;
   /** Writes in flight, by block number; they land in order. */
   private readonly writing = new Map<number, Promise<void>>();
-  private readonly blocks = new Map<number, StoredBlock>();
-  private cachedTxs = 0;
+  private readonly blocks = new BlockCache(BLOCK_CACHE_TXS);
+  private readonly readBack = new BlockCache(READ_CACHE_TXS);
   private txsSinceSnapshot = 0;
   private readonly archive: ArchiveStates;
   /** Transactions from the log, in log order, not yet in a block. */
@@ -523,7 +523,7 @@ export class Chain {
     this.writing.set(seq, write);
     this.txsSinceSnapshot += block.transactions.length;
     if (seq > 0 && (seq % SNAPSHOT_BLOCKS === 0 || this.txsSinceSnapshot >= SNAPSHOT_TXS)) this.snapshot();
-    return this.cache(seq, block, senders, receipts, serialized.length, policies);
+    return this.blocks.add(seq, storedBlock(block, senders, receipts, serialized.length, policies));
   }
 
   /**
@@ -564,33 +564,21 @@ export class Chain {
     this.ledger.close();
   }
 
-  private cache(seq: number, block: Block, senders: string[], receipts: StoredReceipt[], size: number, policies: BlockPolicies): StoredBlock {
-    const txIndex = new Map<string, number>();
-    block.transactions.forEach((tx, i) => txIndex.set(bytesToHex(tx.hash()), i));
-    const stored = { block, senders, receipts, hash: bytesToHex(block.hash()), txIndex, size, policies };
-    this.blocks.set(seq, stored);
-    this.cachedTxs += Math.max(1, block.transactions.length);
-    for (const [oldest, old] of this.blocks) {
-      if (this.cachedTxs <= BLOCK_CACHE_TXS || oldest === seq) break;
-      this.blocks.delete(oldest);
-      this.cachedTxs -= Math.max(1, old.block.transactions.length);
-    }
-    return stored;
-  }
-
-  /** A committed block by number, from the cache or the ledger. */
+  /** A committed block by number, from the caches or the ledger. */
   stored(seq: number): StoredBlock {
-    const cached = this.blocks.get(seq);
+    const cached = this.blocks.get(seq) ?? this.readBack.get(seq);
     if (cached) return cached;
     const payload = decodePayload(this.ledger.read(seq));
-    return this.cache(
-      seq,
-      createBlockFromRLP(payload.block, { common: this.common }),
-      payload.senders,
-      payload.receipts,
-      payload.block.length,
-      payload.policies,
-    );
+    const values = RLP.decode(payload.block) as unknown as BlockBytes;
+    const block = createBlockFromBytesArray(values, { common: this.common });
+    // Each transaction's hash from its encoding in the body (typed: the bytes; legacy:
+    // the list), rather than ethereumjs encoding every decoded transaction again.
+    values[1].forEach((encoded, i) => {
+      (block.transactions[i] as unknown as { cache: { hash?: Uint8Array } }).cache.hash = keccak256(
+        encoded instanceof Uint8Array ? encoded : RLP.encode(encoded as Uint8Array[]),
+      );
+    });
+    return this.readBack.add(seq, storedBlock(block, payload.senders, payload.receipts, payload.block.length, payload.policies));
   }
 
   /**
@@ -626,4 +614,33 @@ function publicBloom(receipts: StoredReceipt[], policies: BlockPolicies, policy:
     }
   }
   return bloom.bitvector;
+}
+
+function storedBlock(block: Block, senders: string[], receipts: StoredReceipt[], size: number, policies: BlockPolicies): StoredBlock {
+  const txIndex = new Map<string, number>();
+  block.transactions.forEach((tx, i) => txIndex.set(bytesToHex(tx.hash()), i));
+  return { block, senders, receipts, hash: bytesToHex(block.hash()), txIndex, size, policies };
+}
+
+/** Decoded blocks by number, at most `maxTxs` transactions (and one block) together; the oldest added goes first. */
+class BlockCache {
+  private readonly blocks = new Map<number, StoredBlock>();
+  private txs = 0;
+
+  constructor(private readonly maxTxs: number) {}
+
+  get(seq: number): StoredBlock | undefined {
+    return this.blocks.get(seq);
+  }
+
+  add(seq: number, block: StoredBlock): StoredBlock {
+    this.blocks.set(seq, block);
+    this.txs += Math.max(1, block.block.transactions.length);
+    for (const [oldest, old] of this.blocks) {
+      if (this.txs <= this.maxTxs || oldest === seq) break;
+      this.blocks.delete(oldest);
+      this.txs -= Math.max(1, old.block.transactions.length);
+    }
+    return block;
+  }
 }

@@ -119,34 +119,57 @@ export function formatLog(
 
 type StoredReceiptLog = StoredReceipt['logs'][number];
 
-/**
- * All receipts of a block, with log indexes running across the block. Each receipt's
- * logsBloom covers only the logs `isPublic` accepts, as the block's does.
- */
-export function formatReceipts(block: Block, senders: string[], receipts: StoredReceipt[], isPublic: (log: StoredReceiptLog) => boolean): Json[] {
+/** Which logs of a block an answer shows, and which count in blooms (the public ones). */
+export interface LogView {
+  /** Whether the reader sees log `log` of transaction `txIndex`. */
+  shows(txIndex: number, log: StoredReceiptLog): boolean;
+  /** Whether a log is public: blooms cover only those, whoever reads. */
+  isPublic(log: StoredReceiptLog): boolean;
+}
+
+/** Every log shown, every log public: a block that touched no contract with a policy. */
+export const ALL_LOGS: LogView = { shows: () => true, isPublic: () => true };
+
+/** All receipts of a block as a reader sees them, with log indexes running across the block. */
+export function formatReceipts(block: Block, senders: string[], receipts: StoredReceipt[], view: LogView): Json[] {
   let logIndex = 0;
-  const baseFee = block.header.baseFeePerGas ?? 0n;
   return receipts.map((r, i) => {
-    const tx = block.transactions[i]!;
-    const hash = bytesToHex(tx.hash());
-    const logs = r.logs.map((log) => formatLog(log, block, hash, i, logIndex++));
-    return {
-      type: intToHex(tx.type),
-      transactionHash: hash,
-      transactionIndex: intToHex(i),
-      blockHash: bytesToHex(block.hash()),
-      blockNumber: bigIntToHex(block.header.number),
-      from: senders[i],
-      to: tx.to ? tx.to.toString() : null,
-      cumulativeGasUsed: bigIntToHex(r.cumulativeGasUsed),
-      gasUsed: bigIntToHex(r.gasUsed),
-      contractAddress: r.contractAddress ?? null,
-      logs,
-      logsBloom: bytesToHex(bloomOf(r.logs.filter(isPublic), block.common)),
-      status: intToHex(r.status),
-      effectiveGasPrice: bigIntToHex(effectiveGasPrice(tx, baseFee)),
-    };
+    const json = formatReceipt(block, i, senders[i]!, r, logIndex, view);
+    logIndex += r.logs.length;
+    return json;
   });
+}
+
+/**
+ * Receipt `index` of a block as a reader sees it: the logs it may not see are left out
+ * (log indexes keep their gaps: they run across the block, and `firstLogIndex` is that
+ * of the receipt's first log); its logsBloom covers the public logs only. Formatted
+ * for each read: kept with cached blocks, formatted receipts would take several times
+ * the memory of the blocks.
+ */
+export function formatReceipt(block: Block, index: number, sender: string, r: StoredReceipt, firstLogIndex: number, view: LogView): Json {
+  const tx = block.transactions[index]!;
+  const hash = bytesToHex(tx.hash());
+  const logs: Json[] = [];
+  r.logs.forEach((log, i) => {
+    if (view.shows(index, log)) logs.push(formatLog(log, block, hash, index, firstLogIndex + i));
+  });
+  return {
+    type: intToHex(tx.type),
+    transactionHash: hash,
+    transactionIndex: intToHex(index),
+    blockHash: bytesToHex(block.hash()),
+    blockNumber: bigIntToHex(block.header.number),
+    from: sender,
+    to: tx.to ? tx.to.toString() : null,
+    cumulativeGasUsed: bigIntToHex(r.cumulativeGasUsed),
+    gasUsed: bigIntToHex(r.gasUsed),
+    contractAddress: r.contractAddress ?? null,
+    logs,
+    logsBloom: bytesToHex(bloomOf(view === ALL_LOGS ? r.logs : r.logs.filter(view.isPublic), block.common)),
+    status: intToHex(r.status),
+    effectiveGasPrice: bigIntToHex(effectiveGasPrice(tx, block.header.baseFeePerGas ?? 0n)),
+  };
 }
 
 function bloomOf(logs: StoredReceiptLog[], common: Common): Uint8Array {

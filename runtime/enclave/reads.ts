@@ -4,8 +4,8 @@ import { EthereumJSError, bigIntToHex, bytesToHex, createAddressFromString, hexT
 import type { RunTxResult } from '@ethereumjs/vm';
 import type { EnclaveLimits } from '../boundary/limits.ts';
 import type { BlockRef, CallRequest, LogFilter, Query } from '../boundary/messages.ts';
-import { receiptsJson, type Chain, type StoredBlock } from '../chain/Chain.ts';
-import { formatLog, formatTransaction } from '../chain/format.ts';
+import type { Chain, StoredBlock } from '../chain/Chain.ts';
+import { formatLog, formatReceipt, formatReceipts, formatTransaction } from '../chain/format.ts';
 import { ExecutionAborted, ExecutionBudget } from '../evm/ExecutionBudget.ts';
 import { PrecompileCapExceeded } from '../evm/precompiles.ts';
 import type { StateReader } from '../state/types.ts';
@@ -123,7 +123,7 @@ export class Reads {
         const seq = this.resolve(query.block, false);
         if (seq === undefined) return null;
         const s = this.chain.stored(seq);
-        return this.policy.disclosure.receipts(who, s, this.receiptsOf(s));
+        return formatReceipts(s.block, s.senders, s.receipts, this.policy.disclosure.logView(who, s));
       }
       case 'logs':
         return this.heavy((budget) => this.logs(query.filter, budget, who));
@@ -198,13 +198,11 @@ export class Reads {
   private receipt(hash: string, who: Principal): unknown {
     const found = this.locate(hash);
     if (!found) return null;
-    // Receipts of one block are formatted together: log indexes run across the block.
-    return this.policy.disclosure.receipt(who, found.stored, found.index, this.receiptsOf(found.stored)[found.index]!);
-  }
-
-  /** A block's receipts for everyone (blooms over public logs only), formatted once per cached block. */
-  private receiptsOf(stored: StoredBlock): Record<string, unknown>[] {
-    return receiptsJson(stored, (log) => this.policy.disclosure.isPublicLog(stored, log));
+    const { stored, index } = found;
+    // Log indexes run across the block: this receipt's first is the count of the logs before it.
+    let firstLogIndex = 0;
+    for (let i = 0; i < index; i++) firstLogIndex += stored.receipts[i]!.logs.length;
+    return formatReceipt(stored.block, index, stored.senders[index]!, stored.receipts[index]!, firstLogIndex, this.policy.disclosure.logView(who, stored));
   }
 
   private locate(hash: string) {

@@ -2,6 +2,7 @@ import type { TypedTransaction } from '@ethereumjs/tx';
 import { bytesToHex } from '@ethereumjs/util';
 import type { StoredLog } from '../chain/codec.ts';
 import type { StoredBlock } from '../chain/Chain.ts';
+import { ALL_LOGS, type LogView } from '../chain/format.ts';
 import type { StateReader } from '../state/types.ts';
 import { decide, isPublicLog, type DataKind, type Decision, type Principal } from './decide.ts';
 import type { Policy } from './Policy.ts';
@@ -60,18 +61,17 @@ export class Disclosure {
     return policy === undefined || this.decideFor(who, target, policy, 'input', sender) === 'visible';
   }
 
-  /** A block's receipts as `who` sees them: logs it may not see are left out (logIndex keeps its gaps). */
-  receipts(who: Principal, stored: StoredBlock, all: Json[]): Json[] {
-    if (stored.policies.size === 0) return all;
-    return all.map((receipt, txIndex) => this.receipt(who, stored, txIndex, receipt));
-  }
-
-  /** One receipt of a block as `who` sees it. */
-  receipt(who: Principal, stored: StoredBlock, txIndex: number, receipt: Json): Json {
-    if (stored.policies.size === 0) return receipt;
-    const logs = stored.receipts[txIndex]!.logs;
-    const shown = (receipt.logs as Json[]).filter((_, i) => this.seesLog(who, stored, txIndex, logs[i]!));
-    return shown.length === logs.length ? receipt : { ...receipt, logs: shown };
+  /**
+   * Which logs of block `stored` `who` sees, and which are public (blooms cover only
+   * those): the logs it may not see are left out of its receipts, and log indexes keep
+   * their gaps.
+   */
+  logView(who: Principal, stored: StoredBlock): LogView {
+    if (stored.policies.size === 0) return ALL_LOGS;
+    return {
+      shows: (txIndex, log) => this.seesLog(who, stored, txIndex, log),
+      isPublic: (log) => this.isPublicLog(stored, log),
+    };
   }
 
   /** A formatted transaction as `who` sees it: an input it may not see reads as empty. */
