@@ -1,0 +1,114 @@
+/**
+ * Replay and bounds of sessions over the real server: a used or expired nonce, an
+ * expired token, a token or message of one node (chain id, domain) taken to another,
+ * and a flood of nonces.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { Wallet } from 'ethers';
+import { createSiweMessage } from 'viem/siwe';
+import { DEV_KEY_0, startTestNode, type TestNode } from '../helpers/node.ts';
+
+type Answer = { result?: any; error?: { code: number; message: string } };
+
+let a: TestNode;
+let b: TestNode;
+const wallet = new Wallet(DEV_KEY_0);
+
+async function rpc(node: TestNode, body: unknown, token?: string): Promise<any> {
+  const res = await fetch(token ? `${node.url}s/${token}` : node.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return res.json();
+}
+
+const call = (node: TestNode, method: string, params: unknown[], token?: string): Promise<Answer> =>
+  rpc(node, { jsonrpc: '2.0', id: 1, method, params }, token);
+
+async function message(node: TestNode, opts: { chainId?: number; domain?: string; nonce?: string; expirationTime?: Date } = {}) {
+  const nonce = opts.nonce ?? (await call(node, 'conclave_nonce', [])).result;
+  return createSiweMessage({
+    domain: opts.domain ?? new URL(node.url).host,
+    address: wallet.address as `0x${string}`,
+    uri: node.url,
+    version: '1',
+    chainId: opts.chainId ?? Number(node.chainId),
+    nonce,
+    ...(opts.expirationTime ? { expirationTime: opts.expirationTime } : {}),
+  });
+}
+
+async function login(node: TestNode, text: string): Promise<Answer> {
+  return call(node, 'conclave_login', [text, await wallet.signMessage(text)]);
+}
+
+before(async () => {
+  a = await startTestNode({ chainId: 31337n });
+  b = await startTestNode({ chainId: 31338n });
+});
+
+after(async () => {
+  await a?.stop();
+  await b?.stop();
+});
+
+test('a signed message logs in once: replayed, its nonce is used', async () => {
+  const text = await message(a);
+  const signature = await wallet.signMessage(text);
+  const first = await call(a, 'conclave_login', [text, signature]);
+  assert.ok(first.result?.token, JSON.stringify(first));
+  const again = await call(a, 'conclave_login', [text, signature]);
+  assert.equal(again.error?.code, 4100);
+  assert.match(again.error!.message, /nonce/);
+});
+
+test('a nonce must be one this node issued: a made-up one, or another node\'s, is refused', async () => {
+  assert.equal((await login(a, await message(a, { nonce: 'abcdefabcdefabcdefabcdef' }))).error?.code, 4100);
+  const fromB = (await call(b, 'conclave_nonce', [])).result;
+  assert.equal((await login(a, await message(a, { nonce: fromB }))).error?.code, 4100);
+});
+
+test('a message for another chain id or another domain is refused', async () => {
+  const otherChain = await login(b, await message(b, { chainId: 31337 }));
+  assert.equal(otherChain.error?.code, 4100);
+  assert.match(otherChain.error!.message, /chain id 31337 is not this chain \(31338\)/);
+  // Node a's domain (its host:port) taken to node b.
+  const otherDomain = await login(b, await message(b, { domain: new URL(a.url).host }));
+  assert.equal(otherDomain.error?.code, 4100);
+  assert.match(otherDomain.error!.message, /domain/);
+});
+
+test('a token works on the node that issued it only', async () => {
+  const token = (await login(a, await message(a))).result.token as string;
+  assert.ok((await call(a, 'eth_blockNumber', [], token)).result);
+  const elsewhere = await call(b, 'eth_blockNumber', [], token);
+  assert.equal(elsewhere.error?.code, 4100);
+  assert.match(elsewhere.error!.message, /session expired or unknown/);
+});
+
+test('an expired message is refused; a session ends when its message expires', async () => {
+  const expired = await login(a, await message(a, { expirationTime: new Date(Date.now() - 1000) }));
+  assert.equal(expired.error?.code, 4100);
+  const short = await login(a, await message(a, { expirationTime: new Date(Date.now() + 1500) }));
+  const token = short.result.token as string;
+  assert.ok((await call(a, 'eth_chainId', [], token)).result);
+  assert.ok((await call(a, 'eth_blockNumber', [], token)).result);
+  await new Promise((r) => setTimeout(r, 2000));
+  assert.equal((await call(a, 'eth_blockNumber', [], token)).error?.code, 4100);
+});
+
+test('a flood of conclave_nonce is bounded: the oldest nonces are dropped', async () => {
+  const oldest = (await call(a, 'conclave_nonce', [])).result as string;
+  // 10,000 more (the bound), in batches.
+  for (let i = 0; i < 10; i++) {
+    const batch = Array.from({ length: 1000 }, (_, j) => ({ jsonrpc: '2.0', id: j, method: 'conclave_nonce', params: [] }));
+    const answers = (await rpc(a, batch)) as Answer[];
+    assert.equal(answers.filter((x) => typeof x.result === 'string').length, 1000);
+  }
+  const refused = await login(a, await message(a, { nonce: oldest }));
+  assert.equal(refused.error?.code, 4100, 'the oldest nonce was dropped');
+  // The node still logs in with a fresh nonce.
+  assert.ok((await login(a, await message(a))).result?.token);
+});
