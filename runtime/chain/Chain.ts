@@ -532,8 +532,10 @@ export class Chain {
    */
   private blockPolicies(transactions: TypedTransaction[], receipts: StoredReceipt[]): BlockPolicies {
     const policies: BlockPolicies = new Map();
+    const seen = new Set<string>();
     const note = (address: string) => {
-      if (policies.has(address)) return;
+      if (seen.has(address)) return;
+      seen.add(address);
       const hash = this.policies.hashAt(this.world, address);
       if (hash !== undefined) policies.set(address, hash);
     };
