@@ -33,7 +33,7 @@ import { formatBlock } from './format.ts';
 import { decodeEnvelope } from '../enclave/inspect.ts';
 import { ArchiveStates } from './ArchiveStates.ts';
 import type { GuardedEvm } from '../evm/messageGuard.ts';
-import { rolesIn } from '../identity/Identities.ts';
+import { Identities } from '../identity/Identities.ts';
 import { isPublicLog } from '../policy/decide.ts';
 import type { PolicyBook } from '../policy/PolicyBook.ts';
 import type { Policy } from '../policy/Policy.ts';
@@ -141,6 +141,8 @@ export class Chain {
   readonly ledger: Ledger;
   private readonly storage: StorageThread;
   readonly world = new WorldState();
+  /** Who senders and readers are, from the identity registry in the world state. */
+  readonly identities = new Identities(this.world);
   readonly history: History;
   readonly blockGasLimit: bigint;
   readonly policies: PolicyBook;
@@ -372,7 +374,7 @@ export class Chain {
           this.dropped.push(item.hash);
           continue;
         }
-        const roles = rolesIn(this.world, item.sender);
+        const roles = this.identities.rolesOf(item.sender);
         if (!this.openNetwork && roles === 0) {
           // A consortium network runs registered senders' transactions only (the pool
           // admits no others; this holds for every node that executes the log).

@@ -16,7 +16,7 @@ import { genesisAccounts } from '../chain/genesisAccounts.ts';
 import { PolicyBook } from '../policy/PolicyBook.ts';
 import { Disclosure } from '../policy/Disclosure.ts';
 import { ANONYMOUS, type Principal } from '../policy/decide.ts';
-import { Identities } from '../identity/Identities.ts';
+import type { Identities } from '../identity/Identities.ts';
 import { Sessions, tokenIdOf } from '../identity/Sessions.ts';
 import { createHash } from 'node:crypto';
 import { LedgerCorruptError } from '../ledger/errors.ts';
@@ -232,7 +232,7 @@ export class Enclave {
     networkSecret.fill(0);
     this.envelopeKey = envelopeKey;
     const openNetwork = config.network === undefined;
-    const identities = new Identities(chain.world);
+    const identities = chain.identities;
     this.identities = identities;
     const disclosure = new Disclosure(this.policyBook, () => chain.world, openNetwork);
     const logRouter = new LogRouter(config.limits, disclosure);

@@ -57,22 +57,26 @@ export function installMessageGuard(): void {
   installed = true;
   const proto = EVM.prototype as unknown as { runInterpreter: RunInterpreter };
   const original = proto.runInterpreter;
-  proto.runInterpreter = async function (this: EVM & GuardedEvm, message: Message, opts?: unknown) {
+  // Not an async function: a message that needs no decision costs one check, no promise.
+  proto.runInterpreter = function (this: EVM & GuardedEvm, message: Message, opts?: unknown) {
     const guard = this.messageGuard;
     if (guard === undefined || message.to === undefined) return original.call(this, message, opts);
     const address = message.to.toString();
-    if (message.isCreate === true) await guard.created(message.caller.toString(), address);
-    if (guard.allows(address)) return original.call(this, message, opts);
-    guard.refused = true;
-    return {
-      returnValue: NOT_PERMITTED_REVERT,
-      exceptionError: new EVMError(EVMError.errorMessages.REVERT),
-      executionGasUsed: 0n,
-      gas: message.gasLimit,
-      gasRefund: 0n,
-      logs: [],
-      selfdestruct: new Map(),
-      createdAddresses: new Set(),
-    };
+    const decide = () => (guard.allows(address) ? original.call(this, message, opts) : refuse(guard, message));
+    return message.isCreate === true ? guard.created(message.caller.toString(), address).then(decide) : decide();
   };
+}
+
+function refuse(guard: MessageGuard, message: Message): Promise<unknown> {
+  guard.refused = true;
+  return Promise.resolve({
+    returnValue: NOT_PERMITTED_REVERT,
+    exceptionError: new EVMError(EVMError.errorMessages.REVERT),
+    executionGasUsed: 0n,
+    gas: message.gasLimit,
+    gasRefund: 0n,
+    logs: [],
+    selfdestruct: new Map(),
+    createdAddresses: new Set(),
+  });
 }

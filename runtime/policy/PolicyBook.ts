@@ -1,14 +1,17 @@
-import { bytesToHex, hexToBytes } from '@ethereumjs/util';
+import { bytesToHex, hexToBytes, setLengthLeft } from '@ethereumjs/util';
 import type { StateReader } from '../state/types.ts';
 import { IDENTITY_REGISTRY, POLICY_REGISTRY } from '../system/addresses.ts';
-import { bodySlot, DEFAULT_POLICY_SLOT, policyHashSlot, readBytes, readWord } from '../system/layout.ts';
+import { bodySlot, DEFAULT_POLICY_SLOT, policyHashSlot, readBytes } from '../system/layout.ts';
 import { MAX_POLICY_BYTES, parsePolicy, parsePolicyBytes, type Policy } from './Policy.ts';
 
 /** Parsed policies kept, by hash: bodies are content-addressed, so an entry never goes stale. */
 const CACHED_POLICIES = 1024;
+/** Registry slots of contracts' policy hashes kept, by address (a keccak each to compute). */
+const CACHED_SLOTS = 16_384;
 /** The system contracts answer to everyone: no default policy applies to them. */
 const SYSTEM = new Set([IDENTITY_REGISTRY, POLICY_REGISTRY]);
 const ZERO_WORD = '0x' + '00'.repeat(32);
+const DEFAULT_SLOT = bytesToHex(DEFAULT_POLICY_SLOT);
 const NOBODY_POLICY = parsePolicy('{"state":[],"input":[],"output":[],"events":{}}');
 
 /**
@@ -19,16 +22,24 @@ const NOBODY_POLICY = parsePolicy('{"state":[],"input":[],"output":[],"events":{
  */
 export class PolicyBook {
   private readonly parsed = new Map<string, Policy>();
+  private readonly slots = new Map<string, string>();
 
   /**
    * The hash of the policy governing `address` in `state` (its own, else the network's
-   * default), or undefined when the contract is public.
+   * default), or undefined when the contract is public. Asked for every message the
+   * EVM runs: two storage lookups, once the address's slot is known.
    */
   hashAt(state: StateReader, address: string): string | undefined {
     if (SYSTEM.has(address)) return undefined;
-    const read = registry(state);
-    let hash = bytesToHex(readWord(read, policyHashSlot(hexToBytes(address as `0x${string}`))));
-    if (hash === ZERO_WORD) hash = bytesToHex(readWord(read, DEFAULT_POLICY_SLOT));
+    let slot = this.slots.get(address);
+    if (slot === undefined) {
+      slot = bytesToHex(policyHashSlot(hexToBytes(address as `0x${string}`)));
+      if (this.slots.size >= CACHED_SLOTS) this.slots.delete(this.slots.keys().next().value!);
+      this.slots.set(address, slot);
+    }
+    const own = state.storage(POLICY_REGISTRY, slot) ?? state.storage(POLICY_REGISTRY, DEFAULT_SLOT);
+    if (own === undefined) return undefined;
+    const hash = bytesToHex(setLengthLeft(own, 32));
     return hash === ZERO_WORD ? undefined : hash;
   }
 
