@@ -25,6 +25,12 @@ export interface BrowserPolicy {
   /** Whether a request with this Host header is served; a missing one is (no browser omits it). */
   hostAllowed(host: string | undefined): boolean;
   /**
+   * Whether this Host header names the node by a name listed (the defaults or
+   * --allowed-hosts), not merely let in by `*`: only such a Host may serve as a Sign-In
+   * with Ethereum domain, or a page could replay a signature made for its own domain.
+   */
+  hostListed(host: string | undefined): boolean;
+  /**
    * Whether the caller may use node-held keys: no Origin header (curl, ethers in Node,
    * cast), an origin whose host name is on the explicit host allowlist (a dapp on
    * http://localhost:3000), or an origin listed explicitly in the CORS origins.
@@ -100,6 +106,9 @@ export function createBrowserPolicy(opts: BrowserPolicyOptions = {}): BrowserPol
     hostAllowed(host) {
       if (host === undefined || anyHost) return true;
       return hosts.has(hostNameOf(host));
+    },
+    hostListed(host) {
+      return host !== undefined && hosts.has(hostNameOf(host));
     },
     originTrusted,
     originMayRead,

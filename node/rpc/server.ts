@@ -429,7 +429,7 @@ export async function startRpcServer(opts: RpcServerOptions): Promise<RpcServer>
     const shared = policy.originTrusted(req.headers.origin) ? trustedCtx : untrustedCtx;
     // Each request's context names its credential and the Host it came to (a Sign-In
     // with Ethereum message names the node it signs in to).
-    const ctx: RpcContext = { ...shared, caller, host: req.headers.host };
+    const ctx: RpcContext = { ...shared, caller, host: policy.hostListed(req.headers.host) ? req.headers.host : undefined };
     const chunks: Buffer[] = [];
     let size = 0;
     const refuse = (status: number, err: RpcError) => {
@@ -508,7 +508,8 @@ export async function startRpcServer(opts: RpcServerOptions): Promise<RpcServer>
       counted = false;
     };
     socket.once('close', release);
-    wss.handleUpgrade(req, socket, head, (ws) => onWsConnection(ws, policy.originTrusted(origin), caller, req.headers.host));
+    const host = policy.hostListed(req.headers.host) ? req.headers.host : undefined;
+    wss.handleUpgrade(req, socket, head, (ws) => onWsConnection(ws, policy.originTrusted(origin), caller, host));
   });
 
   function onWsConnection(ws: WebSocket, trustedOrigin: boolean, caller: Uint8Array, host: string | undefined): void {

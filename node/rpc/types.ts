@@ -62,8 +62,9 @@ export interface RpcContext<Services = unknown> {
    */
   caller?: Uint8Array;
   /**
-   * The Host header the request came with (already checked against the allowed hosts):
-   * a Sign-In with Ethereum message may name it as its domain.
+   * The Host header the request came with, when it names the node by a listed name
+   * (see BrowserPolicy.hostListed): a Sign-In with Ethereum message may name it as its
+   * domain.
    */
   host?: string;
 }

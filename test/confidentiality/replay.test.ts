@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import http from 'node:http';
 import { Wallet } from 'ethers';
 import { createSiweMessage } from 'viem/siwe';
 import { DEV_KEY_0, startTestNode, type TestNode } from '../helpers/node.ts';
@@ -111,4 +112,29 @@ test('a flood of conclave_nonce is bounded: the oldest nonces are dropped', asyn
   assert.equal(refused.error?.code, 4100, 'the oldest nonce was dropped');
   // The node still logs in with a fresh nonce.
   assert.ok((await login(a, await message(a))).result?.token);
+});
+
+test('a Host let in only by --allowed-hosts * is no Sign-In domain: a signature made for another site cannot be replayed here', async () => {
+  const open = await startTestNode({ rpc: { allowedHosts: ['*'] } });
+  try {
+    const nonce = (await call(open, 'conclave_nonce', [])).result as string;
+    const text = createSiweMessage({ domain: 'evil.example', address: wallet.address as `0x${string}`, uri: 'https://evil.example', version: '1', chainId: 31337, nonce });
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'conclave_login', params: [text, await wallet.signMessage(text)] });
+    const { port } = new URL(open.url);
+    const answer = await new Promise<Answer>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/', headers: { host: 'evil.example', 'content-type': 'application/json' } }, (res) => {
+        let data = '';
+        res.on('data', (c) => (data += c));
+        res.on('end', () => resolve(JSON.parse(data)));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+    assert.equal(answer.error?.code, 4100, JSON.stringify(answer));
+    assert.match(answer.error!.message, /domain "evil.example" is not served here/);
+    // Its own listed name still serves as a domain.
+    assert.ok((await login(open, await message(open))).result?.token);
+  } finally {
+    await open.stop();
+  }
 });
