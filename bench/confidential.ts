@@ -12,13 +12,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AbiCoder, getCreateAddress, Interface, keccak256, toUtf8Bytes, Transaction, Wallet } from 'ethers';
+import { AbiCoder, getCreateAddress, Interface, keccak256, toUtf8Bytes, Wallet } from 'ethers';
 import { createSiweMessage } from 'viem/siwe';
 import { loadArtifact } from '../contracts/artifacts.ts';
 import { balanceOfData, DEV_KEYS, transferData } from './accounts.ts';
 import { BenchError } from './load.ts';
 import { RpcClient } from './rpc.ts';
-import type { FeeParams, Phase, SetupTx } from './workload.ts';
+import { signSetupTx, type FeeParams, type Phase, type SetupFields, type SetupTx } from './workload.ts';
 
 /** The policy registry system contract (contracts/system/IPolicyRegistry.sol). */
 export const POLICY_REGISTRY = '0x0000000000000000000000000000000000000c02';
@@ -51,21 +51,11 @@ export function buildConfidentialSetup(senderCount: number, chainId: bigint, fee
   const devNonces = new Array<number>(DEV_KEYS.length).fill(0);
   for (const s of publicSetup) devNonces[s.from]!++;
   let deployerNonce = 0;
-  const sign = (key: string, nonce: number, fields: { to: string | null; data?: string; value?: bigint; gasLimit: bigint }, what: string, from = -1): SetupTx => {
-    const tx = Transaction.from({
-      type: 2,
-      chainId,
-      nonce,
-      to: fields.to,
-      data: fields.data ?? '0x',
-      value: fields.value ?? 0n,
-      gasLimit: fields.gasLimit,
-      maxFeePerGas: fees.maxFeePerGas,
-      maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
-    });
-    tx.signature = new Wallet(key).signingKey.sign(tx.unsignedHash);
-    return { from, hash: tx.hash!, raw: tx.serialized, what };
-  };
+  const sign = (key: string, nonce: number, fields: SetupFields, what: string, from = -1): SetupTx => ({
+    from,
+    ...signSetupTx(new Wallet(key), chainId, nonce, fields, fees),
+    what,
+  });
   const fromDev = (dev: number, fields: Parameters<typeof sign>[2], what: string) => sign(DEV_KEYS[dev]!, devNonces[dev]!++, fields, what, dev);
   const byDeployer = (fields: Parameters<typeof sign>[2], what: string) => sign(DEPLOYER_KEY, deployerNonce++, fields, what);
 

@@ -69,6 +69,26 @@ export interface Workload {
   phases: Map<string, Phase>;
 }
 
+/** The fields of a setup transaction (type 2, the run's fees). */
+export type SetupFields = { to: string | null; data?: string; value?: bigint; gasLimit: bigint };
+
+/** Signs one setup transaction: its hash and raw bytes. */
+export function signSetupTx(wallet: Wallet, chainId: bigint, nonce: number, fields: SetupFields, fees: FeeParams): { hash: string; raw: string } {
+  const tx = Transaction.from({
+    type: 2,
+    chainId,
+    nonce,
+    to: fields.to,
+    data: fields.data ?? '0x',
+    value: fields.value ?? 0n,
+    gasLimit: fields.gasLimit,
+    maxFeePerGas: fees.maxFeePerGas,
+    maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
+  });
+  tx.signature = wallet.signingKey.sign(tx.unsignedHash);
+  return { hash: tx.hash!, raw: tx.serialized };
+}
+
 /** Signs the setup transactions (a few hundred, in this thread). */
 export function buildSetup(senderCount: number, fees: FeeParams): SetupTx[] {
   const artifact = loadArtifact('ConclaveToken');
@@ -77,20 +97,8 @@ export function buildSetup(senderCount: number, fees: FeeParams): SetupTx[] {
   const nonces = new Array<number>(DEV_KEYS.length).fill(0);
   const wallets = DEV_KEYS.map((k) => new Wallet(k));
   const out: SetupTx[] = [];
-  const sign = (from: number, fields: { to: string | null; data?: string; value?: bigint; gasLimit: bigint }, what: string) => {
-    const tx = Transaction.from({
-      type: 2,
-      chainId: CHAIN_ID,
-      nonce: nonces[from]!++,
-      to: fields.to,
-      data: fields.data ?? '0x',
-      value: fields.value ?? 0n,
-      gasLimit: fields.gasLimit,
-      maxFeePerGas: fees.maxFeePerGas,
-      maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
-    });
-    tx.signature = wallets[from]!.signingKey.sign(tx.unsignedHash);
-    out.push({ from, hash: tx.hash!, raw: tx.serialized, what });
+  const sign = (from: number, fields: SetupFields, what: string) => {
+    out.push({ from, ...signSetupTx(wallets[from]!, CHAIN_ID, nonces[from]!++, fields, fees), what });
   };
   sign(0, { to: null, data: artifact.bytecode + ctorArgs.slice(2), gasLimit: DEPLOY_GAS_LIMIT }, 'deploy ERC20');
   const senderAddresses = Array.from({ length: senderCount }, (_, i) => new Wallet(senderKey(i)).address);
