@@ -6,8 +6,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import http from 'node:http';
-import { Wallet } from 'ethers';
+import { JsonRpcProvider, Wallet } from 'ethers';
+import { WebSocket } from 'ws';
 import { createSiweMessage } from 'viem/siwe';
+import { mined } from '../helpers/mined.ts';
 import { DEV_KEY_0, startTestNode, type TestNode } from '../helpers/node.ts';
 
 type Answer = { result?: any; error?: { code: number; message: string } };
@@ -138,3 +140,44 @@ test('a Host let in only by --allowed-hosts * is no Sign-In domain: a signature 
     await open.stop();
   }
 });
+
+test('logout ends the session\'s subscriptions and filters', async () => {
+  const token = (await login(a, await message(a))).result.token as string;
+  const filter = (await call(a, 'eth_newBlockFilter', [], token)).result as string;
+  const ws = new WebSocket(`${a.wsUrl}s/${token}`);
+  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+  const heads: unknown[] = [];
+  const answers: Answer[] = [];
+  ws.on('message', (m) => {
+    const msg = JSON.parse(String(m));
+    if (msg.method === 'eth_subscription') heads.push(msg.params.result);
+    else answers.push(msg);
+  });
+  try {
+    ws.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_subscribe', params: ['newHeads'] }));
+    await waitFor(() => answers.length === 1);
+    const sender = new Wallet(DEV_KEY_0, new JsonRpcProvider(a.url, 31337, { staticNetwork: true, cacheTimeout: -1 }));
+    const transfer = async () => mined(sender.provider as JsonRpcProvider, (await sender.sendTransaction({ to: sender.address, value: 1n })).hash);
+    await transfer();
+    await waitFor(() => heads.length >= 1);
+    assert.equal((await call(a, 'conclave_logout', [], token)).result, true);
+    const before = heads.length;
+    await transfer();
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(heads.length, before, 'no heads after logout');
+    assert.equal((await call(a, 'eth_getFilterChanges', [filter], token)).error?.code, 4100);
+    ws.send(JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'eth_blockNumber', params: [] }));
+    await waitFor(() => answers.length === 2);
+    assert.equal(answers[1]!.error?.code, 4100, 'the connection\'s token no longer works');
+  } finally {
+    ws.close();
+  }
+});
+
+async function waitFor(ok: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
