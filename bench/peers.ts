@@ -120,9 +120,11 @@ interface SpawnSpec {
   cmd: string;
   args: string[];
   env?: Record<string, string>;
-  ready: RegExp;
-  /** From the ready match: [httpUrl, wsUrl]. */
-  urls: (m: RegExpExecArray) => [string, string];
+  /**
+   * When it is ready: a line it prints (with its URLs from the match), or, for a peer
+   * that prints nothing, its URLs once its HTTP endpoint answers eth_chainId.
+   */
+  ready: { line: RegExp; urls: (m: RegExpExecArray) => [string, string] } | { answers: [string, string] };
   timeoutMs: number;
   /** Runs once the process has exited (e.g. removes its temp files). */
   onExit?: () => void;
@@ -218,18 +220,35 @@ function spawnPeer(spec: SpawnSpec): Promise<PeerProcess> {
       void proc.stop('SIGKILL');
       reject(new Error(`${spec.name} did not start within ${spec.timeoutMs / 1000} s (${proc.command}); output:\n${tail}`));
     }, spec.timeoutMs);
-    const onReady = (d: Buffer) => {
-      buf += d.toString();
-      const m = spec.ready.exec(buf);
-      if (!m) return;
-      clearTimeout(timer);
-      child.stdout!.off('data', onReady);
-      child.stderr!.off('data', onReady);
-      [proc.url, proc.wsUrl] = spec.urls(m);
-      resolve(proc);
-    };
-    child.stdout!.on('data', onReady);
-    child.stderr!.on('data', onReady);
+    const ready = spec.ready;
+    if ('answers' in ready) {
+      const probe = async () => {
+        if (exitInfo) return;
+        const ok = await fetch(ready.answers[0], {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_chainId', params: [] }),
+        }).then((r) => r.ok, () => false);
+        if (!ok) return void setTimeout(probe, 100);
+        clearTimeout(timer);
+        [proc.url, proc.wsUrl] = ready.answers;
+        resolve(proc);
+      };
+      void probe();
+    } else {
+      const onReady = (d: Buffer) => {
+        buf += d.toString();
+        const m = ready.line.exec(buf);
+        if (!m) return;
+        clearTimeout(timer);
+        child.stdout!.off('data', onReady);
+        child.stderr!.off('data', onReady);
+        [proc.url, proc.wsUrl] = ready.urls(m);
+        resolve(proc);
+      };
+      child.stdout!.on('data', onReady);
+      child.stderr!.on('data', onReady);
+    }
     void exited.then((info) => {
       clearTimeout(timer);
       reject(new Error(`${spec.name} exited (code ${info.code}, signal ${info.signal}) before it was ready (${proc.command}); output:\n${tail}`));
@@ -271,8 +290,7 @@ export function startConclave(home: ConclaveHome, port: number): Promise<PeerPro
       '--platform-secret-file',
       home.secretFile,
     ],
-    ready: /Listening on (http:\/\/\S+) \(HTTP\) and (ws:\/\/\S+) \(WebSocket\)/,
-    urls: (m) => [m[1]!, m[2]!],
+    ready: { line: /Listening on (http:\/\/\S+) \(HTTP\) and (ws:\/\/\S+) \(WebSocket\)/, urls: (m) => [m[1]!, m[2]!] },
     timeoutMs: 180_000,
   });
 }
@@ -294,8 +312,10 @@ export function startHardhat(port: number): Promise<PeerProcess> {
     ],
     env: { HARDHAT_DISABLE_TELEMETRY_PROMPT: 'true', BENCH_HARDHAT_CACHE: cacheDir },
     onExit: () => fs.rmSync(cacheDir, { recursive: true, force: true }),
-    ready: /Started HTTP and WebSocket JSON-RPC server at (\S+?)\/?\s/,
-    urls: (m) => [`http://${m[1]!.replace(/^https?:\/\//, '')}/`, `ws://${m[1]!.replace(/^https?:\/\//, '')}/`],
+    ready: {
+      line: /Started HTTP and WebSocket JSON-RPC server at (\S+?)\/?\s/,
+      urls: (m) => [`http://${m[1]!.replace(/^https?:\/\//, '')}/`, `ws://${m[1]!.replace(/^https?:\/\//, '')}/`],
+    },
     timeoutMs: 120_000,
   });
 }
@@ -309,9 +329,10 @@ export function startAnvil(port: number): Promise<PeerProcess> {
   return spawnPeer({
     name: 'anvil',
     cmd: ANVIL_BIN,
-    args: ['--host', '127.0.0.1', '--port', String(port), '--block-time', '1', '--gas-limit', '300000000', '--hardfork', 'prague', '--chain-id', '31337'],
-    ready: /Listening on (\S+)/,
-    urls: (m) => [`http://${m[1]!}`, `ws://${m[1]!}`],
+    // --quiet: no log line per request or transaction (its fastest documented
+    // configuration); it then prints nothing, so it is ready once it answers.
+    args: ['--host', '127.0.0.1', '--port', String(port), '--block-time', '1', '--gas-limit', '300000000', '--hardfork', 'prague', '--chain-id', '31337', '--quiet'],
+    ready: { answers: [`http://127.0.0.1:${port}`, `ws://127.0.0.1:${port}`] },
     timeoutMs: 60_000,
   });
 }
