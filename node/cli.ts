@@ -86,7 +86,7 @@ const start = program
       .env('CONCLAVE_BLOCK_TIME'),
   )
   .addOption(
-    new Option('--gas-limit <gas>', 'block gas limit')
+    new Option('--gas-limit <gas>', 'block gas limit of a new chain (fixed at genesis: a restart keeps it)')
       .default(Number(DEFAULT_BLOCK_GAS_LIMIT))
       .argParser(integer(21_000))
       .env('CONCLAVE_GAS_LIMIT'),
@@ -196,7 +196,9 @@ start.action(async (o: StartOptions) => {
         ...(genesis ? { network: genesis.network } : {}),
         sessionDomains: o.sessionDomains,
         blockTime: o.blockTime,
-        blockGasLimit: BigInt(o.gasLimit),
+        // A consensus parameter pinned at genesis: passed only when given, so a restart
+        // without --gas-limit keeps the chain's own, and a different one is refused.
+        ...(start.getOptionValueSource('gasLimit') !== 'default' ? { blockGasLimit: BigInt(o.gasLimit) } : {}),
         reset,
         rpc: rpcTransport(o),
         limits: limitsFrom(o),

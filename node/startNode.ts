@@ -74,7 +74,8 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
         // A consortium network has no dev accounts: its identities hold their own keys.
         devAccounts: opts.network ? 0 : (opts.devAccounts ?? 10),
         devBalance: opts.devBalance ?? 10_000n * 10n ** 18n,
-        blockGasLimit: opts.blockGasLimit ?? DEFAULT_BLOCK_GAS_LIMIT,
+        // Pinned at genesis: given only when asked for, so a restart keeps the chain's own.
+        ...(opts.blockGasLimit !== undefined ? { blockGasLimit: opts.blockGasLimit } : {}),
         limits: { ...DEFAULT_ENCLAVE_LIMITS, ...opts.limits },
         ...(opts.network ? { network: opts.network } : {}),
         ...(opts.sessionDomains?.length ? { sessionDomains: opts.sessionDomains } : {}),

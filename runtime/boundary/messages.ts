@@ -78,7 +78,11 @@ export interface EnclaveConfig {
   devMnemonic: string;
   devAccounts: number;
   devBalance: bigint;
-  blockGasLimit: bigint;
+  /**
+   * The block gas limit, a consensus parameter fixed at genesis: given for a new chain
+   * (else 30,000,000); on an existing one it must match the one pinned, or be absent.
+   */
+  blockGasLimit?: bigint;
   /** What callers may spend; checked inside the enclave. */
   limits: EnclaveLimits;
   /**

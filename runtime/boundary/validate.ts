@@ -200,7 +200,7 @@ const config = object({
   devMnemonic: text(B.mnemonic),
   devAccounts: integer(B.devAccounts),
   devBalance: uint256,
-  blockGasLimit: bigint(UINT64_MAX, 5_000n),
+  blockGasLimit: optional(bigint(UINT64_MAX, 5_000n)),
   limits: object(LIMITS),
   sessionDomains: optional(array(text(B.domain), B.sessionDomains)),
   network: optional(

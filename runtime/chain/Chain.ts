@@ -2,7 +2,7 @@ import { Block, createBlock, createBlockFromBytesArray, createBlockFromRLP, crea
 import type { Common } from '@ethereumjs/common';
 import { RLP } from '@ethereumjs/rlp';
 import type { TypedTransaction } from '@ethereumjs/tx';
-import { bigIntMax, bytesToHex, createZeroAddress, hexToBytes, KECCAK256_NULL, KECCAK256_RLP } from '@ethereumjs/util';
+import { bytesToHex, createZeroAddress, hexToBytes, KECCAK256_NULL, KECCAK256_RLP } from '@ethereumjs/util';
 import { Bloom, createVM, encodeReceipt, runTx, type VM } from '@ethereumjs/vm';
 import { sha256 } from '@noble/hashes/sha2.js';
 import type { BlockEvent } from '../boundary/messages.ts';
@@ -125,6 +125,27 @@ const BLOCK_CACHE_TXS = 1024;
  * for most receipts.
  */
 const READ_CACHE_TXS = 8192;
+/**
+ * The most a block's timestamp may run ahead of its parent's (s). A cut's timestamp is
+ * the ordering log's clock, which the enclave cannot check against a clock of its own;
+ * bounding the step bounds how far a faulty or hostile log can move chain time at once
+ * (contracts read it as block.timestamp), while a node that was down for a day
+ * catches up within a few blocks.
+ */
+export const MAX_TIMESTAMP_STEP = 86_400n;
+
+/**
+ * A block's timestamp from its cut's (ms): at least its parent's + 1 s, at most
+ * MAX_TIMESTAMP_STEP ahead. It depends on the log's content only, so every node that
+ * executes the log agrees.
+ */
+export function blockTimestamp(cutMs: number, parent: bigint): bigint {
+  const asked = BigInt(Math.floor(cutMs / 1000));
+  const earliest = parent + 1n;
+  const latest = parent + MAX_TIMESTAMP_STEP;
+  return asked < earliest ? earliest : asked > latest ? latest : asked;
+}
+
 /** How long block execution runs before letting other requests in. */
 const YIELD_EVERY_MS = 1;
 const INITIAL_BASE_FEE = 1_000_000_000n;
@@ -319,7 +340,7 @@ export class Chain {
    */
   async buildBlock(timestampMs: number, allowEmpty: boolean): Promise<BlockEvent | undefined> {
     const parent = this.tipBlock.header;
-    const timestamp = bigIntMax(BigInt(Math.floor(timestampMs / 1000)), parent.timestamp + 1n);
+    const timestamp = blockTimestamp(timestampMs, parent.timestamp);
     const headerData = {
       parentHash: this.tipBlock.hash(),
       number: parent.number + 1n,

@@ -4,7 +4,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { CallRequest, Credential, EnclaveConfig, HostToEnclave, InitResult, Notification, OrderResult, SignRequest } from '../boundary/messages.ts';
 import { checkOrderedEntry } from '../boundary/validate.ts';
 import { Chain } from '../chain/Chain.ts';
-import { createChainCommon } from '../chain/common.ts';
+import { createChainCommon, HARDFORK } from '../chain/common.ts';
 import { DevAccounts } from '../chain/devAccounts.ts';
 import { initEthCrypto } from '../crypto/ethCrypto.ts';
 import { deriveNetworkKeys } from '../crypto/networkKeys.ts';
@@ -196,6 +196,7 @@ export class Enclave {
     }
     if (!stored) ledger.setMeta('chainId', bigIntToBytes(chainId));
     checkNetwork(ledger, config);
+    const blockGasLimit = pinConsensus(ledger, config);
     const common = createChainCommon(chainId, await initEthCrypto());
     await cacheJumpAnalysis();
     await installFastWordOpcodes();
@@ -208,7 +209,7 @@ export class Enclave {
         common,
         ledger,
         storage,
-        blockGasLimit: config.blockGasLimit,
+        blockGasLimit,
         policies: this.policyBook,
         openNetwork: config.network === undefined,
         genesis: {
@@ -256,7 +257,7 @@ export class Enclave {
     const admission = new Admission({
       chainId,
       envelopeKey,
-      blockGasLimit: config.blockGasLimit,
+      blockGasLimit,
       baseFee: chain.tip.header.calcNextBaseFee(),
       limits: config.limits,
       hostPort: this.options.submissions,
@@ -485,4 +486,47 @@ function checkNetwork(ledger: Ledger, config: EnclaveConfig): void {
     'invalidInput',
     `data directory ${config.dataDir} holds ${describe(was)}${was !== 'dev' && id !== 'dev' ? ' with other content' : ''}, not ${describe(id)}: start it as it was created, or --reset to start over`,
   );
+}
+
+/** The block gas limit of a new chain when none is given (as Anvil and Hardhat). */
+const DEFAULT_BLOCK_GAS_LIMIT = 30_000_000n;
+
+/**
+ * Consensus parameters are fixed at genesis and kept in the (authenticated) meta
+ * records: the chain id (above), the block gas limit and the hardfork. Every node that
+ * executes the log must use the same, so a start that asks for others is refused with
+ * what to do; a start that names none keeps the chain's own. Returns the gas limit.
+ */
+function pinConsensus(ledger: Ledger, config: EnclaveConfig): bigint {
+  const refuse = (what: string, was: string, asked: string, how: string) => {
+    ledger.close();
+    return new EnclaveFailure(
+      'invalidInput',
+      `data directory ${config.dataDir} holds a chain with ${what} ${was}, not ${asked}: it is a consensus parameter fixed at genesis; ${how}, or --reset to start over`,
+    );
+  };
+  const tampered = (name: string) => {
+    ledger.close();
+    return new LedgerCorruptError(`meta value "${name}" is missing but the ledger holds blocks (tampered)`, undefined, 'meta');
+  };
+  const fresh = ledger.head < 0;
+  const storedHardfork = ledger.getMeta('hardfork');
+  if (!storedHardfork) {
+    if (!fresh) throw tampered('hardfork');
+    ledger.setMeta('hardfork', new TextEncoder().encode(HARDFORK));
+  } else if (new TextDecoder().decode(storedHardfork) !== HARDFORK) {
+    throw refuse('hardfork', new TextDecoder().decode(storedHardfork), HARDFORK, 'start it with the Conclave version that created it');
+  }
+  const storedGas = ledger.getMeta('blockGasLimit');
+  if (!storedGas) {
+    if (!fresh) throw tampered('blockGasLimit');
+    const gas = config.blockGasLimit ?? DEFAULT_BLOCK_GAS_LIMIT;
+    ledger.setMeta('blockGasLimit', bigIntToBytes(gas));
+    return gas;
+  }
+  const gas = BigInt(bytesToHex(storedGas));
+  if (config.blockGasLimit !== undefined && config.blockGasLimit !== gas) {
+    throw refuse('block gas limit', String(gas), String(config.blockGasLimit), `start it without --gas-limit (or with --gas-limit ${gas})`);
+  }
+  return gas;
 }

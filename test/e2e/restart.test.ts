@@ -459,6 +459,30 @@ test('a tampered ledger, an unknown FORMAT, another chain id or another platform
     // --- another chain id
     await assertRefused([...args, '--chain-id', '999'], /holds chain 31337, not 999/, 'other chain id');
 
+    // --- another block gas limit (a consensus parameter pinned at genesis); the same one, named, is fine
+    await assertRefused(
+      [...args, '--gas-limit', '40000000'],
+      /holds a chain with block gas limit 30000000, not 40000000: it is a consensus parameter fixed at genesis; start it without --gas-limit \(or with --gas-limit 30000000\)/,
+      'other gas limit',
+    );
+    {
+      const n = await spawnNode([...args, '--gas-limit', '30000000']);
+      running.push(n);
+      assert.equal((await call(n.url, 'eth_getBlockByNumber', ['latest', false])).gasLimit, '0x1c9c380');
+      assert.equal(await n.kill('SIGTERM'), 0, n.output());
+    }
+
+    // --- the pinned gas limit or hardfork meta value deleted
+    for (const name of ['blockGasLimit', 'hardfork']) {
+      let saved!: Buffer;
+      withDb((db) => {
+        saved = db.prepare('SELECT body FROM meta WHERE name = ?').pluck().get(name) as Buffer;
+        db.prepare('DELETE FROM meta WHERE name = ?').run(name);
+      });
+      await assertRefused(args, new RegExp(`meta value "${name}" is missing`), `deleted ${name}`);
+      withDb((db) => db.prepare('INSERT INTO meta(name, body) VALUES (?, ?)').run(name, saved));
+    }
+
     // --- another platform secret (a different file: a different simulated platform)
     const otherSecret = path.join(home.dir, 'other-platform-secret');
     await assertRefused(['--data', home.dataDir, '--platform-secret-file', otherSecret], /cannot unseal sealed-storage.key/, 'other platform secret');
