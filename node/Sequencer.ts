@@ -31,6 +31,8 @@ export class Sequencer {
 
   /** Ordering-log entries the enclave skipped since start. */
   skipped = 0;
+  /** Told of blocks once durable (announced): how many, and the newest's number. */
+  onAnnounced?: (count: number, head: bigint) => void;
   /** Entries delivered to the enclave since start (a skipped entry is named by its position). */
   private delivered = 0;
 
@@ -86,7 +88,13 @@ export class Sequencer {
         }
         const last = result.blocks.at(-1);
         // The next batch executes while these blocks are written; a failed write stops the node.
-        if (last) this.enclave.request({ type: 'durable', number: last.number }).catch((err: Error) => this.onFatal(err));
+        if (last) {
+          const count = result.blocks.length;
+          this.enclave.request({ type: 'durable', number: last.number }).then(
+            () => this.onAnnounced?.(count, last.number),
+            (err: Error) => this.onFatal(err),
+          );
+        }
       }
       this.delivered += entries.length;
       this.executing = false;

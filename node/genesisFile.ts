@@ -5,7 +5,7 @@ import type { NetworkGenesis } from '../runtime/boundary/messages.ts';
 const ROLES: Record<string, number> = { member: 1, user: 2, auditor: 4 };
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 const KEY = /^0x[0-9a-fA-F]{64}$/;
-const FIELDS = new Set(['name', 'chainId', 'identities', 'alloc', 'defaultPolicy']);
+const FIELDS = new Set(['name', 'chainId', 'timestamp', 'identities', 'alloc', 'defaultPolicy']);
 const IDENTITY_FIELDS = new Set(['name', 'address', 'roles', 'x25519', 'balance']);
 
 /** A network file, read: the chain id and what the enclave builds the genesis from. */
@@ -22,7 +22,7 @@ export class GenesisFileError extends Error {}
  * Reads a network file (`conclave start --genesis FILE`):
  *
  * ```json
- * { "name": "...", "chainId": 7700,
+ * { "name": "...", "chainId": 7700, "timestamp": 1796083200,
  *   "identities": [{ "name": "Org A", "address": "0x…", "roles": ["member"], "x25519": "0x…", "balance": "1000000000000000000000" }],
  *   "alloc": { "0x…": "1000000000000000000" },
  *   "defaultPolicy": { "state": ["everyone"], … } }
@@ -79,6 +79,10 @@ export function readGenesisFile(file: string): GenesisFile {
       alloc.set(address, (alloc.get(address) ?? 0n) + wei(value, `alloc.${key}`, fail));
     }
   }
+  const timestamp = json.timestamp;
+  if (timestamp !== undefined && (typeof timestamp !== 'number' || !Number.isSafeInteger(timestamp) || timestamp < 0)) {
+    fail('timestamp', 'the genesis time in unix seconds expected');
+  }
   let defaultPolicy: string | undefined;
   if (json.defaultPolicy !== undefined) {
     if (!isObject(json.defaultPolicy)) fail('defaultPolicy', 'a policy object expected');
@@ -91,6 +95,7 @@ export function readGenesisFile(file: string): GenesisFile {
       identities,
       alloc: [...alloc].map(([address, balance]) => ({ address, balance })),
       ...(defaultPolicy !== undefined ? { defaultPolicy } : {}),
+      ...(typeof timestamp === 'number' ? { timestamp: BigInt(timestamp) } : {}),
     },
   };
 }

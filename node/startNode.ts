@@ -10,6 +10,7 @@ import type { Services } from './rpc/services.ts';
 import { Subscriptions } from './rpc/subscriptions.ts';
 import type { Logger } from './rpc/types.ts';
 import { Sequencer } from './Sequencer.ts';
+import { NodeMetrics } from './metrics.ts';
 
 /** The standard test mnemonic of Anvil and Hardhat: its keys are public. */
 export const DEV_MNEMONIC = 'test test test test test test test test test test test junk';
@@ -87,6 +88,11 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
   }
   const log = opts.log;
   let closing: Promise<void> | undefined;
+  const metrics = new NodeMetrics();
+  metrics.startHead(init.head);
+  // Ready from here (enclave initialised, ledger loaded) until the node stops or the enclave exits.
+  let ready = true;
+  enclave.onExit(() => (ready = false));
   const sequencer = new Sequencer(
     opts.orderingLog ?? new EmbeddedLog(),
     enclave,
@@ -95,8 +101,12 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
       log?.('error', `block production stopped: ${err.message}`);
       void close();
     },
-    (message) => log?.('warn', message),
+    (message) => {
+      metrics.skipped();
+      log?.('warn', message);
+    },
   );
+  sequencer.onAnnounced = (count, head) => metrics.announced(count, head);
   const services: Services = {
     enclave,
     chainId: init.chainId,
@@ -104,11 +114,22 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
     order: (admitted) => sequencer.submit(admitted),
     subscriptions: new Subscriptions(enclave),
   };
-  const server = await startRpcServer({ ...opts.rpc, host: opts.host, port: opts.port, methods, services, log });
+  const server = await startRpcServer({
+    ...opts.rpc,
+    host: opts.host,
+    port: opts.port,
+    methods,
+    services,
+    log,
+    observer: metrics,
+    operations: { ready: () => ready, metrics: () => metrics.render() },
+  });
+  metrics.watchConnections({ httpConnections: () => server.httpConnections(), wsConnections: () => server.connections() });
   sequencer.start();
 
   function close(): Promise<void> {
     closing ??= (async () => {
+      ready = false;
       sequencer.close();
       await server.close();
       await enclave.request({ type: 'shutdown' }).catch(() => {});

@@ -30,7 +30,7 @@ import {
 } from './errors.ts';
 import { createBrowserPolicy } from './browserPolicy.ts';
 import { credentialOf } from './credentials.ts';
-import type { Connection, Logger, MethodTable, RpcContext } from './types.ts';
+import type { Connection, Logger, MethodTable, RpcContext, RpcObserver } from './types.ts';
 
 /** The transport's limits and browser policy; unset ones take the defaults below. */
 export interface RpcTransportOptions {
@@ -75,6 +75,18 @@ export interface RpcServerOptions extends RpcTransportOptions {
   /** Passed to every handler as `ctx.services`. */
   services: unknown;
   log?: Logger;
+  /** Told of each request answered and each limit hit (metrics). */
+  observer?: RpcObserver;
+  /** Operator endpoints: GET /health, /ready and /metrics; absent, those paths get the status like any GET. */
+  operations?: Operations;
+}
+
+/** What the operator endpoints answer from. */
+export interface Operations {
+  /** True once the enclave is initialised and the ledger loaded, until the node stops. */
+  ready(): boolean;
+  /** Prometheus exposition text. */
+  metrics(): Promise<{ contentType: string; body: string }>;
 }
 
 export interface RpcServer {
@@ -87,6 +99,8 @@ export interface RpcServer {
   close(): Promise<void>;
   /** Number of open WebSocket connections. */
   connections(): number;
+  /** Number of open HTTP connections (WebSockets not counted). */
+  httpConnections(): number;
 }
 
 /** A message parsed once: its body and the requests it runs, or the answer to text that is not JSON. */
@@ -144,6 +158,9 @@ const MAX_HEADER_BYTES = 16 * 1024;
 
 const STATUS_BODY = JSON.stringify({ status: 'ok', jsonrpc: '2.0', transport: ['http POST', 'websocket'] });
 const INVALID_HOST = 'invalid host specified';
+const HEALTH_BODY = JSON.stringify({ status: 'ok' });
+const READY_BODY = JSON.stringify({ status: 'ready' });
+const NOT_READY_BODY = JSON.stringify({ status: 'not ready' });
 
 function errorResponse(id: unknown, error: JsonRpcErrorObject): string {
   return JSON.stringify({ jsonrpc: '2.0', id, error });
@@ -153,33 +170,53 @@ function errorResponse(id: unknown, error: JsonRpcErrorObject): string {
  * The transport-independent core: parses a message once, runs the request or the
  * batch (items concurrently, answers in order) and serialises the answer.
  */
-export function createDispatcher(methods: MethodTable, opts: { log?: Logger; maxBatchSize?: number } = {}): RpcDispatcher {
+export function createDispatcher(
+  methods: MethodTable,
+  opts: { log?: Logger; maxBatchSize?: number; observer?: RpcObserver } = {},
+): RpcDispatcher {
   const log = opts.log ?? stderrLogger;
   const maxBatch = opts.maxBatchSize ?? DEFAULT_MAX_BATCH;
+  const observer = opts.observer;
+
+  /** handleOne, reported to the observer by method name (from the table only) and answer code. */
+  async function observed(req: unknown, ctx: RpcContext): Promise<string | undefined> {
+    if (observer === undefined) return handleOne(req, ctx);
+    const started = performance.now();
+    let code: number | undefined;
+    const out = await handleOne(req, ctx, (c) => (code = c));
+    const m = (req as { method?: unknown } | null)?.method;
+    const method = typeof m === 'string' && Object.hasOwn(methods, m) ? m : 'other';
+    observer.request(method, code, (performance.now() - started) / 1000);
+    return out;
+  }
 
   /** One request object → its serialised response, or undefined for a notification. */
-  async function handleOne(req: unknown, ctx: RpcContext): Promise<string | undefined> {
+  async function handleOne(req: unknown, ctx: RpcContext, failed?: (code: number) => void): Promise<string | undefined> {
+    const refuse = (id: unknown, error: JsonRpcErrorObject) => {
+      failed?.(error.code);
+      return errorResponse(id, error);
+    };
     if (typeof req !== 'object' || req === null || Array.isArray(req)) {
-      return errorResponse(null, toJsonRpcError(new InvalidRequestError()));
+      return refuse(null, toJsonRpcError(new InvalidRequestError()));
     }
     const r = req as Record<string, unknown>;
     const isNotification = !('id' in r);
     const id = r.id ?? null;
     if (typeof id !== 'string' && typeof id !== 'number' && id !== null) {
-      return errorResponse(null, toJsonRpcError(new InvalidRequestError('invalid request: id must be a string, number or null')));
+      return refuse(null, toJsonRpcError(new InvalidRequestError('invalid request: id must be a string, number or null')));
     }
     // JSON.parse reads 1e400 as Infinity, which would be echoed as null: the client could
     // not match the answer, so the request is refused as one without a usable id.
     if (typeof id === 'number' && !Number.isFinite(id)) {
-      return errorResponse(null, toJsonRpcError(new InvalidRequestError('invalid request: id is a number out of range')));
+      return refuse(null, toJsonRpcError(new InvalidRequestError('invalid request: id is a number out of range')));
     }
     // geth rejects a missing "jsonrpc"; several clients omit it, so only a wrong value is refused.
     if (r.jsonrpc !== undefined && r.jsonrpc !== '2.0') {
-      return errorResponse(id, toJsonRpcError(new InvalidRequestError('invalid request: jsonrpc must be "2.0"')));
+      return refuse(id, toJsonRpcError(new InvalidRequestError('invalid request: jsonrpc must be "2.0"')));
     }
     const method = r.method;
     if (typeof method !== 'string') {
-      return errorResponse(id, toJsonRpcError(new InvalidRequestError('invalid request: method must be a string')));
+      return refuse(id, toJsonRpcError(new InvalidRequestError('invalid request: method must be a string')));
     }
 
     let result: unknown;
@@ -199,6 +236,7 @@ export function createDispatcher(methods: MethodTable, opts: { log?: Logger; max
     } catch (err) {
       // Converted even for notifications, so that internal failures still get logged.
       const error = toJsonRpcError(err, log);
+      failed?.(error.code);
       return isNotification ? undefined : errorResponse(id, error);
     }
     if (isNotification) return undefined;
@@ -207,7 +245,7 @@ export function createDispatcher(methods: MethodTable, opts: { log?: Logger; max
     } catch (err) {
       // A BigInt or a cycle in a result is a bug in its handler, not the client's fault.
       log('error', `result of ${method} is not serialisable`, { error: String(err) });
-      return errorResponse(id, toJsonRpcError(err, log));
+      return refuse(id, toJsonRpcError(err, log));
     }
   }
 
@@ -223,12 +261,13 @@ export function createDispatcher(methods: MethodTable, opts: { log?: Logger; max
   }
 
   async function dispatch(body: unknown, ctx: RpcContext): Promise<string | undefined> {
-    if (!Array.isArray(body)) return handleOne(body, ctx);
+    if (!Array.isArray(body)) return observed(body, ctx);
     if (body.length === 0) return errorResponse(null, toJsonRpcError(new InvalidRequestError('empty batch')));
     if (body.length > maxBatch) {
+      observer?.limitHit();
       return errorResponse(null, toJsonRpcError(new LimitExceededError(`batch too large: at most ${maxBatch} requests`)));
     }
-    const answers = await Promise.all(body.map((item) => handleOne(item, ctx)));
+    const answers = await Promise.all(body.map((item) => observed(item, ctx)));
     let out = '';
     for (const a of answers) if (a !== undefined) out += out === '' ? a : ',' + a;
     return out === '' ? undefined : '[' + out + ']';
@@ -262,7 +301,7 @@ function listenHostNames(host: string): string[] {
 
 /**
  * Starts HTTP and WebSocket JSON-RPC on `host:port`. HTTP: POST on any path, GET for a
- * short status, OPTIONS for CORS preflight; CORS headers on every response. WebSocket:
+ * short status (with `operations`: GET /health, /ready and /metrics), OPTIONS for CORS preflight; CORS headers on every response. WebSocket:
  * upgrade on any path, one request or batch per message, handlers get `ctx.connection`.
  * A foreign Host header gets 403 on both; limits are in RpcTransportOptions. A session
  * token (`Authorization: Bearer`, or the path `/s/<token>`; for WebSocket, on the upgrade
@@ -281,7 +320,8 @@ export async function startRpcServer(opts: RpcServerOptions): Promise<RpcServer>
     allowedHosts: [...listenHostNames(opts.host), ...(opts.allowedHosts ?? [])],
     corsOrigins: opts.corsOrigins,
   });
-  const { parse, dispatch } = createDispatcher(opts.methods, { log, maxBatchSize: opts.maxBatchSize });
+  const observer = opts.observer;
+  const { parse, dispatch } = createDispatcher(opts.methods, { log, maxBatchSize: opts.maxBatchSize, observer });
   // Node-wide, over every connection, HTTP and WebSocket.
   const requestsInFlight = new Budget(maxRequestsInFlight);
   const bufferedBytes = new Budget(maxBufferedBytes);
@@ -344,6 +384,7 @@ export async function startRpcServer(opts: RpcServerOptions): Promise<RpcServer>
 
   /** A complete HTTP response written on a raw socket (no ServerResponse for it), then closed. */
   function rawRefusal(socket: Duplex, status: number, err: RpcError): void {
+    if (err.code === LimitExceededError.code) observer?.limitHit();
     const body = errorResponse(null, toJsonRpcError(err));
     socket.end(
       `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: application/json\r\n` +
@@ -364,6 +405,7 @@ export async function startRpcServer(opts: RpcServerOptions): Promise<RpcServer>
   function onHttpRequest(req: IncomingMessage, res: ServerResponse, expectsContinue = false): void {
     if (refusedSockets.has(req.socket)) {
       const err = new LimitExceededError(`too many HTTP connections: at most ${maxHttpConnections}`);
+      observer?.limitHit();
       return sendJson(req, res, 503, errorResponse(null, toJsonRpcError(err)), true);
     }
     if (!policy.hostAllowed(req.headers.host)) {
@@ -376,9 +418,31 @@ export async function startRpcServer(opts: RpcServerOptions): Promise<RpcServer>
       res.end();
       return;
     }
-    if (method === 'GET' || method === 'HEAD') return sendJson(req, res, 200, STATUS_BODY);
+    if (method === 'GET' || method === 'HEAD') {
+      const operations = opts.operations;
+      if (operations !== undefined) {
+        const path = req.url?.split('?', 1)[0];
+        if (path === '/health') return sendJson(req, res, 200, HEALTH_BODY);
+        if (path === '/ready') return operations.ready() ? sendJson(req, res, 200, READY_BODY) : sendJson(req, res, 503, NOT_READY_BODY);
+        if (path === '/metrics') return sendMetrics(req, res, operations);
+      }
+      return sendJson(req, res, 200, STATUS_BODY);
+    }
     res.setHeader('allow', 'POST, GET, OPTIONS');
     sendJson(req, res, 405, errorResponse(null, { code: InvalidRequestError.code, message: `HTTP method ${method} not allowed` }));
+  }
+
+  function sendMetrics(req: IncomingMessage, res: ServerResponse, operations: Operations): void {
+    operations.metrics().then(
+      ({ contentType, body }) => {
+        if (res.destroyed) return;
+        res.writeHead(200, { ...policy.corsHeaders(req.headers.origin), 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
+        res.end(body);
+      },
+      (err) => {
+        if (!res.destroyed && !res.headersSent) sendJson(req, res, 500, errorResponse(null, toJsonRpcError(err, log)));
+      },
+    );
   }
 
   /**
@@ -389,6 +453,7 @@ export async function startRpcServer(opts: RpcServerOptions): Promise<RpcServer>
    * the body, so its connection is closed at once.
    */
   function refuseBody(req: IncomingMessage, res: ServerResponse, status: number, err: RpcError, received: number): void {
+    if (err.code === LimitExceededError.code) observer?.limitHit();
     const body = errorResponse(null, toJsonRpcError(err));
     const waitsForContinue = /100-continue/i.test(req.headers.expect ?? '') && received === 0;
     sendJson(req, res, status, body, waitsForContinue);
@@ -455,6 +520,7 @@ export async function startRpcServer(opts: RpcServerOptions): Promise<RpcServer>
       if ('answer' in parsed) return sendJson(req, res, 200, parsed.answer);
       const { body, requests } = parsed;
       if (!requestsInFlight.take(requests)) {
+        observer?.limitHit();
         return sendJson(req, res, 503, refuseMessage(body, nodeBusy) ?? errorResponse(null, toJsonRpcError(nodeBusy)));
       }
       dispatch(body, ctx).then(
@@ -562,9 +628,16 @@ export async function startRpcServer(opts: RpcServerOptions): Promise<RpcServer>
       const parsed = parse(raw.toString('utf8'));
       if ('answer' in parsed) return answer(parsed.answer);
       const { body, requests } = parsed;
-      if (inFlight + requests > maxWsInFlight) return answer(refuseMessage(body, tooManyInFlight));
-      if (!requestsInFlight.take(requests)) return answer(refuseMessage(body, nodeBusy));
+      if (inFlight + requests > maxWsInFlight) {
+        observer?.limitHit();
+        return answer(refuseMessage(body, tooManyInFlight));
+      }
+      if (!requestsInFlight.take(requests)) {
+        observer?.limitHit();
+        return answer(refuseMessage(body, nodeBusy));
+      }
       if (!bufferedBytes.take(raw.length)) {
+        observer?.limitHit();
         requestsInFlight.release(requests);
         return answer(refuseMessage(body, bytesBusy));
       }
@@ -628,6 +701,7 @@ export async function startRpcServer(opts: RpcServerOptions): Promise<RpcServer>
     wsUrl: `ws://${hostPart}:${port}/`,
     port,
     connections: () => wss.clients.size,
+    httpConnections: () => httpSockets.size,
     close() {
       closing ??= new Promise<void>((resolve) => {
         clearInterval(heartbeat);

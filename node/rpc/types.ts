@@ -92,3 +92,14 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 /** The server's logger; the default writes warn and error lines to stderr. */
 export type Logger = (level: LogLevel, msg: string, extra?: Record<string, unknown>) => void;
+
+/**
+ * Told of every JSON-RPC request answered and every limit hit, for metrics. `method`
+ * is a name from the method table or `other`; `code` the JSON-RPC error code of the
+ * answer, undefined for a result.
+ */
+export interface RpcObserver {
+  request(method: string, code: number | undefined, seconds: number): void;
+  /** A request or connection refused for a limit outside any method (-32005). */
+  limitHit(): void;
+}

@@ -63,6 +63,8 @@ export interface NetworkGenesis {
   alloc: { address: string; balance: bigint }[];
   /** The policy of contracts that set none, as JSON text; absent: such contracts are public. */
   defaultPolicy?: string;
+  /** The genesis block's timestamp (unix s), so that every node builds the same genesis; absent: when the node creates it. */
+  timestamp?: bigint;
 }
 
 /**

@@ -208,6 +208,7 @@ const config = object({
       identities: array(object({ address, roles: integer(7, 1), x25519: optional(bytes(32, 32)) }), B.genesisAccounts),
       alloc: array(object({ address, balance: uint256 }), B.genesisAccounts),
       defaultPolicy: optional(text(B.policy)),
+      timestamp: optional(uint64),
     }),
   ),
 });

@@ -217,7 +217,8 @@ export class Enclave {
             [...this.dev.addresses.map((a): [string, bigint] => [a, config.devBalance]), ...(config.network?.alloc ?? []).map((a): [string, bigint] => [a.address, a.balance])],
             config.network,
           ),
-          timestamp: BigInt(Math.floor(Date.now() / 1000)),
+          // A network's nodes start from one genesis: its file names the time; else now.
+          timestamp: config.network?.timestamp ?? BigInt(Math.floor(Date.now() / 1000)),
         },
       });
     } catch (err) {
@@ -465,6 +466,7 @@ function checkNetwork(ledger: Ledger, config: EnclaveConfig): void {
             identities: network.identities.map((i) => [i.address, i.roles, i.x25519 ? bytesToHex(i.x25519) : null]),
             alloc: network.alloc.map((a) => [a.address, a.balance.toString()]),
             defaultPolicy: network.defaultPolicy ?? null,
+            timestamp: network.timestamp?.toString() ?? null,
           }),
         )
         .digest('hex')
