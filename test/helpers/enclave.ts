@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Wallet } from 'ethers';
 import { DEFAULT_ENCLAVE_LIMITS } from '../../runtime/boundary/limits.ts';
-import type { Admitted, HostToEnclave } from '../../runtime/boundary/messages.ts';
+import type { Admitted, EnclaveConfig, HostToEnclave } from '../../runtime/boundary/messages.ts';
 import { Enclave } from '../../runtime/enclave/Enclave.ts';
 import { DEV_MNEMONIC } from '../../node/startNode.ts';
 
@@ -36,9 +36,9 @@ export function signTransfer(key: string, nonce = 0): Promise<string> {
 
 /**
  * An enclave in this thread (no worker, no host), initialised on a temp data directory
- * with two funded dev accounts: for tests that drive the enclave's messages directly.
+ * with two funded dev accounts (or as `config` says): for tests that drive the enclave's messages directly.
  */
-export async function startInProcessEnclave(): Promise<InProcessEnclave> {
+export async function startInProcessEnclave(config: Partial<EnclaveConfig> = {}): Promise<InProcessEnclave> {
   const dir = mkdtempSync(path.join(tmpdir(), 'conclave-enclave-'));
   // The simulated platform of an in-process enclave: it reads the variable during init.
   process.env.CONCLAVE_PLATFORM_SECRET_FILE = path.join(dir, 'secret');
@@ -55,6 +55,7 @@ export async function startInProcessEnclave(): Promise<InProcessEnclave> {
       devBalance: 10n ** 21n,
       blockGasLimit: 30_000_000n,
       limits: DEFAULT_ENCLAVE_LIMITS,
+      ...config,
     },
   });
   return {

@@ -5,15 +5,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { blockTimestamp, MAX_TIMESTAMP_STEP } from '../../runtime/chain/Chain.ts';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { DEFAULT_ENCLAVE_LIMITS } from '../../runtime/boundary/limits.ts';
-import type { HostToEnclave } from '../../runtime/boundary/messages.ts';
-import { Enclave } from '../../runtime/enclave/Enclave.ts';
 import { readGenesisFile } from '../../node/genesisFile.ts';
-import { DEV_MNEMONIC } from '../../node/startNode.ts';
-import { startInProcessEnclave, type Msg } from '../helpers/enclave.ts';
+import { startInProcessEnclave, type InProcessEnclave } from '../helpers/enclave.ts';
 import { ROOT } from '../helpers/node.ts';
 
 test('blockTimestamp: at least the parent + 1 s, at most MAX_TIMESTAMP_STEP ahead', () => {
@@ -51,27 +45,10 @@ test('two nodes of one network fed the same log build the same blocks, a cut far
   const genesis = readGenesisFile(path.join(ROOT, 'examples/consortium.json'));
   // Nodes of one network share a genesis time (a network file's "timestamp").
   genesis.network.timestamp = BigInt(Math.floor(Date.now() / 1000));
-  const nodes = [];
+  const nodes: InProcessEnclave[] = [];
   try {
     for (let i = 0; i < 2; i++) {
-      const dir = mkdtempSync(path.join(tmpdir(), 'conclave-consensus-'));
-      process.env.CONCLAVE_PLATFORM_SECRET_FILE = path.join(dir, 'secret');
-      const enclave = new Enclave();
-      const ask = (m: Msg) => enclave.handle({ ...m, id: 1 } as HostToEnclave);
-      await ask({
-        type: 'init',
-        config: {
-          dataDir: path.join(dir, 'data'),
-          chainId: genesis.chainId,
-          reset: false,
-          devMnemonic: DEV_MNEMONIC,
-          devAccounts: 0,
-          devBalance: 0n,
-          limits: DEFAULT_ENCLAVE_LIMITS,
-          network: genesis.network,
-        },
-      });
-      nodes.push({ dir, ask });
+      nodes.push(await startInProcessEnclave({ chainId: genesis.chainId, devAccounts: 0, devBalance: 0n, network: genesis.network }));
     }
     const t0 = Number(genesis.network.timestamp!) * 1000;
     // The same log for both: cuts a month ahead, in the past, and a little ahead.
@@ -80,17 +57,13 @@ test('two nodes of one network fed the same log build the same blocks, a cut far
     for (const node of nodes) {
       const { blocks } = (await node.ask({ type: 'order', entries })) as { blocks: { number: bigint; hash: string }[] };
       await node.ask({ type: 'durable', number: blocks.at(-1)!.number });
-      const read = (n: bigint) => node.ask({ type: 'read', caller: new Uint8Array(0), query: { kind: 'block', block: n, fullTransactions: false } }) as Promise<{ hash: string; timestamp: string }>;
+      const read = (n: bigint) => node.read({ kind: 'block', block: n, fullTransactions: false }) as Promise<{ hash: string; timestamp: string }>;
       heads.push(await Promise.all([0n, 1n, 2n, 3n].map(async (n) => { const b = await read(n); return [b.hash, BigInt(b.timestamp)] as [string, bigint]; })));
     }
     assert.deepEqual(heads[0], heads[1], 'both nodes build the same genesis and blocks');
     const base = genesis.network.timestamp!;
     assert.deepEqual(heads[0]!.map(([, t]) => t), [base, base + MAX_TIMESTAMP_STEP, base + MAX_TIMESTAMP_STEP + 1n, base + MAX_TIMESTAMP_STEP + 5n]);
   } finally {
-    for (const node of nodes) {
-      await node.ask({ type: 'shutdown' });
-      rmSync(node.dir, { recursive: true, force: true });
-    }
-    delete process.env.CONCLAVE_PLATFORM_SECRET_FILE;
+    for (const node of nodes) await node.stop();
   }
 });
