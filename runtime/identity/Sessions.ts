@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { recoverMessageAddress } from 'viem';
+import { bytesToHex, hashMessage, hexToBytes } from 'viem';
+import { ecrecover, keccak256 } from '../crypto/ethCrypto.ts';
 import { parseSiweMessage, validateSiweMessage } from 'viem/siwe';
 import type { Credential, Login, SessionRequest } from '../boundary/messages.ts';
 import { MESSAGE_BOUNDS } from '../boundary/validate.ts';
@@ -268,13 +269,13 @@ export class Sessions {
     }
     let signer: string;
     try {
-      signer = (await recoverMessageAddress({ message, signature: signature as `0x${string}` })).toLowerCase();
+      signer = recoverSigner(message, signature);
     } catch {
       throw unauthorized('SIWE signature is malformed');
     }
     const address = m.address!.toLowerCase();
     if (signer !== address) throw unauthorized(`SIWE signature is not by ${address}, the message's address`);
-    // Taken only now, after the await: of two logins with one message, one wins.
+    // Taken only once every check passed: a refused login leaves the nonce usable.
     if (!this.nonceLive(nonce, now) || !this.nonces.delete(nonce)) throw unauthorized(NONCE_UNKNOWN);
 
     const expiresAt = Math.min(m.expirationTime?.getTime() ?? Infinity, now + this.o.maxSessionMs);
@@ -350,4 +351,16 @@ export class Sessions {
 /** How the enclave names a session: hex sha256 of its token's bytes. */
 export function tokenIdOf(credential: Credential): string {
   return createHash('sha256').update(credential).digest('hex');
+}
+
+/**
+ * The address that signed `message` with EIP-191 personal_sign (an EOA), recovered with
+ * the enclave's native ecrecover (~60 us; a pure-JS recovery costs ~1.5 ms of the
+ * enclave's thread per login).
+ */
+function recoverSigner(message: string, signature: string): string {
+  const sig = hexToBytes(signature as `0x${string}`);
+  const v = BigInt(sig[64]!);
+  const publicKey = ecrecover(hexToBytes(hashMessage(message)), v >= 27n ? v - 27n : v, sig.subarray(0, 32), sig.subarray(32, 64));
+  return bytesToHex(keccak256(publicKey).subarray(12));
 }
