@@ -25,8 +25,8 @@ export class Sequencer {
     private readonly enclave: EnclaveHandle,
     private readonly blockTime: number,
     private readonly onFatal: (err: Error) => void,
-    /** Reports an entry the enclave skipped (malformed or unauthenticated). */
-    private readonly report: (message: string) => void = () => {},
+    /** Reports an entry the enclave skipped (malformed or unauthenticated): its log position and why. */
+    private readonly report: (position: number, reason: string) => void = () => {},
   ) {}
 
   /** Ordering-log entries the enclave skipped since start. */
@@ -84,7 +84,7 @@ export class Sequencer {
         waiting = result.waiting;
         for (const { position, reason } of result.skipped) {
           this.skipped++;
-          this.report(`ordering log entry ${this.delivered + from + position} skipped: ${reason} (${this.skipped} skipped since start)`);
+          this.report(this.delivered + from + position, reason);
         }
         const last = result.blocks.at(-1);
         // The next batch executes while these blocks are written; a failed write stops the node.

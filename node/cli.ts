@@ -4,7 +4,7 @@ import path from 'node:path';
 import { DEFAULT_BLOCK_GAS_LIMIT, DEFAULT_CHAIN_ID, DEV_MNEMONIC, startNode, VERSION } from './startNode.ts';
 import { limitOptions, limitsFrom } from './limitOptions.ts';
 import { readGenesisFile, type GenesisFile } from './genesisFile.ts';
-import type { Logger } from './rpc/types.ts';
+import { asLogger, createLogger, LOG_LEVELS, type LogLevelName } from './logger.ts';
 import {
   DEFAULT_MAX_BATCH,
   DEFAULT_MAX_BODY,
@@ -16,11 +16,6 @@ import {
   DEFAULT_REQUEST_TIMEOUT_MS,
   type RpcTransportOptions,
 } from './rpc/server.ts';
-
-const log: Logger = (level, msg) => {
-  if (level === 'debug') return;
-  process.stderr.write(`${new Date().toISOString()} ${level} ${msg}\n`);
-};
 
 function integer(min: number) {
   return (value: string) => {
@@ -157,6 +152,12 @@ const start = program
       .default(['*'], '*')
       .argParser(list)
       .env('CONCLAVE_CORS_ORIGINS'),
+  )
+  .addOption(
+    new Option('--log-level <level>', 'least severe operational event written to stderr, one JSON line each')
+      .choices(LOG_LEVELS)
+      .default('info')
+      .env('CONCLAVE_LOG_LEVEL'),
   );
 
 // What callers may spend, enforced in the enclave: one option per budget.
@@ -173,10 +174,12 @@ type StartOptions = {
   sessionDomains: string[];
   reset: boolean | string;
   platformSecretFile?: string;
+  logLevel: LogLevelName;
 } & RpcCliOptions;
 
 start.action(async (o: StartOptions) => {
     const reset = o.reset === true || o.reset === 'true' || o.reset === '1';
+    const log = asLogger(createLogger(o.logLevel));
     // The simulated platform: the enclave reads the secret's location from its environment.
     if (o.platformSecretFile) process.env.CONCLAVE_PLATFORM_SECRET_FILE = path.resolve(o.platformSecretFile);
     let node;
@@ -247,13 +250,25 @@ start.action(async (o: StartOptions) => {
       '',
     ];
     process.stdout.write(lines.join('\n') + '\n');
+    // The same facts for log readers; URLs here carry no session token.
+    log('info', 'node started', { version: VERSION, chainId: Number(node.chainId), head: Number(node.head), http: node.url, ws: node.wsUrl });
     const stop = (signal: string) => {
-      log('info', `${signal}: shutting down`);
+      log('info', 'shutting down', { signal });
       node.close().then(
-        () => process.exit(0),
-        () => process.exit(1),
+        () => {
+          log('info', 'node stopped');
+          process.exit(0);
+        },
+        (err: Error) => {
+          log('error', 'node did not stop cleanly', { error: err.message });
+          process.exit(1);
+        },
       );
     };
+    node.failed.then((err) => {
+      process.stderr.write(`conclave: stopped: ${err.message}\n`);
+      process.exit(1);
+    });
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
   });

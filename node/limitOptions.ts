@@ -28,6 +28,7 @@ const LIMIT_OPTIONS: { flag: string; key: keyof EnclaveLimits; kind: Kind; descr
   { flag: 'rpc-filter-max-retained', key: 'filterMaxRetained', kind: 'count', description: 'logs all log filters together gather between polls' },
   { flag: 'rpc-max-subscriptions', key: 'maxSubscriptions', kind: 'count', description: 'subscriptions on the node' },
   { flag: 'rpc-max-subscriptions-per-connection', key: 'maxSubscriptionsPerConnection', kind: 'count', description: 'subscriptions of one WebSocket connection' },
+  { flag: 'ledger-max-mb', key: 'ledgerMaxMb', kind: 'count', description: 'size of the ledger database in MiB; a block that would exceed it stops the node, as a full disk does' },
 ];
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };

@@ -51,6 +51,11 @@ export interface RunningNode {
   head: bigint;
   recoveredFrom: InitResult['recoveredFrom'];
   close(): Promise<void>;
+  /**
+   * Settles with the reason if the node stops by itself (a block that could not be made
+   * durable, the enclave gone), once it has closed; never if it is closed.
+   */
+  failed: Promise<Error>;
 }
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -92,18 +97,25 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
   metrics.startHead(init.head);
   // Ready from here (enclave initialised, ledger loaded) until the node stops or the enclave exits.
   let ready = true;
-  enclave.onExit(() => (ready = false));
+  let fail!: (err: Error) => void;
+  const failed = new Promise<Error>((resolve) => (fail = (err) => void close().finally(() => resolve(err))));
+  enclave.onExit((exitCode) => {
+    ready = false;
+    if (closing !== undefined) return;
+    log?.('error', 'enclave stopped', { exitCode });
+    fail(new Error(`the enclave stopped (exit code ${exitCode})`));
+  });
   const sequencer = new Sequencer(
     opts.orderingLog ?? new EmbeddedLog(),
     enclave,
     opts.blockTime,
     (err) => {
-      log?.('error', `block production stopped: ${err.message}`);
-      void close();
+      log?.('error', 'block production stopped, node closing', { error: err.message });
+      fail(err);
     },
-    (message) => {
+    (position, reason) => {
       metrics.skipped();
-      log?.('warn', message);
+      log?.('warn', 'ordering log entry skipped', { position, reason, skippedSinceStart: sequencer.skipped });
     },
   );
   sequencer.onAnnounced = (count, head) => metrics.announced(count, head);
@@ -148,5 +160,6 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
     head: init.head,
     recoveredFrom: init.recoveredFrom,
     close,
+    failed,
   };
 }

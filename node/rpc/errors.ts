@@ -186,10 +186,22 @@ export function toJsonRpcError(err: unknown, log: Logger = stderrLogger): JsonRp
       ? { code: err.code, message: err.message }
       : { code: err.code, message: err.message, data: err.data };
   }
-  log('error', 'internal error in RPC handler', {
-    error: err instanceof Error ? (err.stack ?? err.message) : safeInspect(err),
-  });
+  log('error', 'internal error in RPC handler', whereFailed(err));
   return { code: InternalError.code, message: 'internal error' };
+}
+
+/**
+ * Where an unexpected failure happened, not what it said: its message (or a thrown
+ * value) may quote the request's parameters, so only the error's class and stack frames
+ * are logged, as the enclave does.
+ */
+function whereFailed(err: unknown): { error: string; stack?: string } {
+  if (!(err instanceof Error)) return { error: typeof err };
+  // The stack opens with the message, which may itself hold lines that look like frames.
+  const header = err.message === '' ? err.name : `${err.name}: ${err.message}`;
+  const stack = err.stack ?? '';
+  const frames = (stack.startsWith(header) ? stack.slice(header.length) : stack).split('\n').filter((line) => /^\s+at /.test(line));
+  return { error: err.name, stack: frames.slice(0, 8).map((line) => line.trim()).join('\n') };
 }
 
 /** The enclave answers with fixed error kinds; each has one JSON-RPC code. */

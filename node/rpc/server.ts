@@ -178,15 +178,21 @@ export function createDispatcher(
   const maxBatch = opts.maxBatchSize ?? DEFAULT_MAX_BATCH;
   const observer = opts.observer;
 
-  /** handleOne, reported to the observer by method name (from the table only) and answer code. */
+  /**
+   * handleOne, reported to the observer by method name (from the table only) and answer
+   * code; a failed request is logged (debug) with those and its duration, never with its
+   * id, parameters or credential.
+   */
   async function observed(req: unknown, ctx: RpcContext): Promise<string | undefined> {
-    if (observer === undefined) return handleOne(req, ctx);
     const started = performance.now();
     let code: number | undefined;
     const out = await handleOne(req, ctx, (c) => (code = c));
+    if (observer === undefined && code === undefined) return out;
     const m = (req as { method?: unknown } | null)?.method;
     const method = typeof m === 'string' && Object.hasOwn(methods, m) ? m : 'other';
-    observer.request(method, code, (performance.now() - started) / 1000);
+    const ms = performance.now() - started;
+    observer?.request(method, code, ms / 1000);
+    if (code !== undefined) log('debug', 'request failed', { method, code, durationMs: Math.round(ms * 1000) / 1000 });
     return out;
   }
 
@@ -244,7 +250,7 @@ export function createDispatcher(
       return JSON.stringify({ jsonrpc: '2.0', id, result: result === undefined ? null : result });
     } catch (err) {
       // A BigInt or a cycle in a result is a bug in its handler, not the client's fault.
-      log('error', `result of ${method} is not serialisable`, { error: String(err) });
+      log('error', 'result is not serialisable', { method, error: String(err) });
       return refuse(id, toJsonRpcError(err, log));
     }
   }

@@ -61,6 +61,11 @@ export interface EnclaveLimits {
   maxSubscriptions: number;
   /** Subscriptions of one WebSocket connection. */
   maxSubscriptionsPerConnection: number;
+  /**
+   * Size of the ledger database in MiB. A block that would grow it further is not
+   * written and the node stops (as on a full disk), before announcing anything after it.
+   */
+  ledgerMaxMb: number;
 }
 
 export const DEFAULT_ENCLAVE_LIMITS: EnclaveLimits = {
@@ -87,4 +92,5 @@ export const DEFAULT_ENCLAVE_LIMITS: EnclaveLimits = {
   filterMaxRetained: 100_000,
   maxSubscriptions: 10_000,
   maxSubscriptionsPerConnection: 128,
+  ledgerMaxMb: 1_048_576,
 };

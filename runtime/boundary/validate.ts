@@ -190,6 +190,8 @@ const LIMITS: { [K in keyof EnclaveLimits]: Check } = {
   filterMaxRetained: count(),
   maxSubscriptions: count(),
   maxSubscriptionsPerConnection: count(),
+  // SQLite counts pages of 4 KiB in 32 bits.
+  ledgerMaxMb: count(2 ** 31 / 256),
 };
 
 const config = object({

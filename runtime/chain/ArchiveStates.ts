@@ -1,3 +1,4 @@
+import { EnclaveFailure } from '../enclave/EnclaveFailure.ts';
 import { waitInLine, type ExecutionBudget } from '../evm/ExecutionBudget.ts';
 import type { Ledger } from '../ledger/Ledger.ts';
 import type { StateReader } from '../state/types.ts';
@@ -6,7 +7,7 @@ import { decodePayload, decodeSnapshot } from './codec.ts';
 
 /**
  * The state at blocks older than recent history, rebuilt from the newest snapshot at or
- * below the block plus the ledger entries after it (at most a snapshot interval). A
+ * below the block's ledger entry plus the entries after it (at most a snapshot interval). A
  * rebuilt state is a whole copy of the state, so one read at a time holds one: a read
  * of old state waits (within its budget) until the one before it is done, and memory
  * holds the state it reads, cached for the next read of the same block, and nothing
@@ -51,15 +52,16 @@ export class ArchiveStates {
     budget.check();
     this.cached = undefined;
     const state = new WorldState();
-    const snapshot = this.ledger.snapshotAtOrBelow(seq);
+    const entry = this.ledger.entryOfBlock(seq);
+    if (entry === undefined) throw new EnclaveFailure('internal', `block ${seq} is not in the ledger`);
+    const snapshot = this.ledger.snapshotAtOrBelow(entry);
     let from = 0;
     if (snapshot) {
-      const decoded = decodeSnapshot(snapshot.payload);
-      state.apply(decoded.writeSet);
-      from = decoded.seq + 1;
+      state.apply(decodeSnapshot(snapshot.payload).writeSet);
+      from = snapshot.entry + 1;
     }
-    for (let s = from; s <= seq; s++) {
-      state.apply(decodePayload(this.ledger.read(s)).writeSet);
+    for (let e = from; e <= entry; e++) {
+      state.apply(decodePayload(this.ledger.read(e)).writeSet);
       await budget.tick();
     }
     state.takeChanges();

@@ -32,6 +32,7 @@ import {
 import { formatBlock } from './format.ts';
 import { decodeEnvelope } from '../enclave/inspect.ts';
 import { ArchiveStates } from './ArchiveStates.ts';
+import { encodeParams, type ChainParams } from './chainParams.ts';
 import type { GuardedEvm } from '../evm/messageGuard.ts';
 import { Identities } from '../identity/Identities.ts';
 import { isPublicLog } from '../policy/decide.ts';
@@ -84,7 +85,8 @@ export interface ChainOptions {
   ledger: Ledger;
   /** Writes the ledger's sealed rows (a thread of its own, so execution goes on meanwhile). */
   storage: StorageThread;
-  blockGasLimit: bigint;
+  /** The consensus parameters (pinned at genesis; sealed with the genesis hash). */
+  params: ChainParams;
   /** Reads contracts' policies; every transaction runs under its sender's state audiences. */
   policies: PolicyBook;
   /** The open dev network: any funded account transacts. Else only registered identities do. */
@@ -166,6 +168,7 @@ export class Chain {
   readonly identities = new Identities(this.world);
   readonly history: History;
   readonly blockGasLimit: bigint;
+  private readonly params: ChainParams;
   readonly policies: PolicyBook;
   readonly openNetwork: boolean;
   private vm!: VM;
@@ -204,7 +207,8 @@ export class Chain {
     this.common = opts.common;
     this.ledger = opts.ledger;
     this.storage = opts.storage;
-    this.blockGasLimit = opts.blockGasLimit;
+    this.params = opts.params;
+    this.blockGasLimit = opts.params.blockGasLimit;
     this.policies = opts.policies;
     this.openNetwork = opts.openNetwork;
     this.archive = new ArchiveStates(opts.ledger);
@@ -280,36 +284,41 @@ export class Chain {
       },
       { common: this.common },
     );
+    // The key file names the genesis before it is written, and commits to it once it is
+    // durable: from then on a missing or emptied ledger is refused, never started over.
+    const binding = { genesis: bytesToHex(block.hash()), params: encodeParams(this.params), committed: false };
+    this.ledger.bind(binding);
     this.commit(block, block.serialize(), [], [], this.world.takeChanges(), new Map());
     await this.durable(0);
+    this.ledger.bind({ ...binding, committed: true });
   }
 
+  /** The state from the newest snapshot plus the entries after it (every entry was verified when the ledger opened). */
   private async recover(): Promise<void> {
-    this.ledger.verifyAll();
     const head = this.ledger.head;
     const snapshot = this.ledger.latestSnapshot();
     let from = 0;
+    let snapshotBlock: number | null = null;
     if (snapshot) {
-      // Snapshots are written at or below the head; a newer one means the entries were rolled back.
-      if (snapshot.seq > head) {
-        throw new LedgerCorruptError(`snapshot at block ${snapshot.seq} is newer than the ledger head ${head} (ledger truncated or rolled back)`, snapshot.seq, 'snapshot');
-      }
       const { seq, writeSet } = decodeSnapshot(snapshot.payload);
       this.world.apply(writeSet);
-      from = seq + 1;
+      from = snapshot.entry + 1;
+      snapshotBlock = seq;
     }
-    let last: LedgerPayload | undefined;
-    for (let seq = from; seq <= head; seq++) {
-      last = decodePayload(this.ledger.read(seq));
-      this.world.apply(last.writeSet);
-    }
+    for (let entry = from; entry <= head; entry++) this.world.apply(decodePayload(this.ledger.read(entry)).writeSet);
     this.world.takeChanges();
-    this.headBlock = this.tipBlock = last ? createBlockFromRLP(last.block, { common: this.common }) : this.stored(head).block;
+    const headNumber = this.ledger.lastBlock;
+    this.headBlock = this.tipBlock = this.stored(headNumber).block;
     const root = await this.world.stateRoot();
     if (bytesToHex(root) !== bytesToHex(this.headBlock.header.stateRoot)) {
-      throw new LedgerCorruptError(`state recovered from the ledger does not match the state root of block ${head}`, head);
+      throw new LedgerCorruptError(`state recovered from the ledger does not match the state root of block ${headNumber}`, head);
     }
-    this.recoveredFrom = { snapshot: snapshot ? snapshot.seq : null, replayedBlocks: head - from + 1 };
+    const binding = this.ledger.binding!;
+    if (this.stored(0).hash !== binding.genesis) {
+      throw new LedgerCorruptError(`block 0 of the ledger is not the genesis ${binding.genesis} its sealed key names (tampered)`, this.ledger.entryOfBlock(0));
+    }
+    if (!binding.committed) this.ledger.bind({ ...binding, committed: true });
+    this.recoveredFrom = { snapshot: snapshotBlock, replayedBlocks: head - from + 1 };
   }
 
   /**
@@ -521,18 +530,17 @@ export class Chain {
       }
     }
     const rows = this.ledger.sealAppend({
-      seq,
+      firstBlock: seq,
+      lastBlock: seq,
       payload: encodePayload({ block: serialized, senders, receipts, writeSet, policies }),
-      txHashes: block.transactions.map((tx) => tx.hash()),
-      blockHash: block.hash(),
-      logKeys: [...logKeys.values()],
+      blocks: [{ number: seq, hash: block.hash(), txHashes: block.transactions.map((tx) => tx.hash()), logKeys: [...logKeys.values()] }],
     });
     this.history.record(seq, changes);
     for (const address of changes.accounts.keys()) this.changedAccounts.add(address);
     this.tipBlock = block;
     const write = this.storage.append(rows).then(
       () => {
-        this.ledger.written(seq);
+        this.ledger.written(rows.seq);
         this.headBlock = block;
         this.writing.delete(seq);
         this.onDurable?.(seq);
@@ -578,7 +586,7 @@ export class Chain {
   private snapshot(): void {
     const seq = Number(this.tipBlock.header.number);
     this.txsSinceSnapshot = 0;
-    const sealed = this.ledger.sealSnapshot(seq, encodeSnapshot(seq, this.world.entries(), this.world.allCodes()));
+    const sealed = this.ledger.sealSnapshot(encodeSnapshot(seq, this.world.entries(), this.world.allCodes()));
     this.storage.snapshot(sealed).catch(() => {});
   }
 
@@ -593,7 +601,9 @@ export class Chain {
   stored(seq: number): StoredBlock {
     const cached = this.blocks.get(seq) ?? this.readBack.get(seq);
     if (cached) return cached;
-    const payload = decodePayload(this.ledger.read(seq));
+    const entry = this.ledger.entryOfBlock(seq);
+    if (entry === undefined) throw new EnclaveFailure('internal', `block ${seq} is not in the ledger`);
+    const payload = decodePayload(this.ledger.read(entry));
     const values = RLP.decode(payload.block) as unknown as BlockBytes;
     const block = createBlockFromBytesArray(values, { common: this.common });
     // Each transaction's hash from its encoding in the body (typed: the bytes; legacy:

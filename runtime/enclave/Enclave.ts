@@ -1,10 +1,11 @@
-import { bigIntToBytes, bytesToHex } from '@ethereumjs/util';
+import { bytesToHex } from '@ethereumjs/util';
 import { setFlagsFromString } from 'node:v8';
 import type { MessagePort } from 'node:worker_threads';
 import type { CallRequest, Credential, EnclaveConfig, HostToEnclave, InitResult, Notification, OrderResult, SignRequest } from '../boundary/messages.ts';
 import { checkOrderedEntry } from '../boundary/validate.ts';
 import { Chain } from '../chain/Chain.ts';
-import { createChainCommon, HARDFORK } from '../chain/common.ts';
+import { createChainCommon } from '../chain/common.ts';
+import { paramsFor, pinnedParams, type ChainParams } from '../chain/chainParams.ts';
 import { DevAccounts } from '../chain/devAccounts.ts';
 import { initEthCrypto } from '../crypto/ethCrypto.ts';
 import { deriveNetworkKeys } from '../crypto/networkKeys.ts';
@@ -18,8 +19,6 @@ import { Disclosure } from '../policy/Disclosure.ts';
 import { ANONYMOUS, type Principal } from '../policy/decide.ts';
 import type { Identities } from '../identity/Identities.ts';
 import { Sessions, tokenIdOf } from '../identity/Sessions.ts';
-import { createHash } from 'node:crypto';
-import { LedgerCorruptError } from '../ledger/errors.ts';
 import { Ledger } from '../ledger/Ledger.ts';
 import { StorageThread } from '../ledger/StorageThread.ts';
 import { loadPlatformSecret } from '../ledger/platformSecret.ts';
@@ -179,37 +178,28 @@ export class Enclave {
     if (config.reset) Ledger.remove(config.dataDir);
     // The enclave finds its platform secret itself; the host does not name it.
     const ledger = Ledger.open(config.dataDir, { platformSecret: loadPlatformSecret(), create: true });
-    const stored = ledger.getMeta('chainId');
-    const chainId = stored ? BigInt(bytesToHex(stored)) : config.chainId;
-    if (stored && chainId !== config.chainId) {
+    let params: ChainParams;
+    try {
+      const binding = ledger.binding;
+      params = binding ? pinnedParams(binding.params, config) : paramsFor(config);
+    } catch (err) {
       ledger.close();
-      throw new EnclaveFailure(
-        'invalidInput',
-        `data directory ${config.dataDir} holds chain ${chainId}, not ${config.chainId}: start with --chain-id ${chainId}, or --reset to start over`,
-      );
+      throw err;
     }
-    if (!stored && ledger.head >= 0) {
-      // Written before genesis, so a ledger with blocks and no chain id was tampered with.
-      const head = ledger.head;
-      ledger.close();
-      throw new LedgerCorruptError(`meta value "chainId" is missing but the ledger holds blocks 0..${head} (tampered)`, undefined, 'meta');
-    }
-    if (!stored) ledger.setMeta('chainId', bigIntToBytes(chainId));
-    checkNetwork(ledger, config);
-    const blockGasLimit = pinConsensus(ledger, config);
+    const { chainId } = params;
     const common = createChainCommon(chainId, await initEthCrypto());
     await cacheJumpAnalysis();
     await installFastWordOpcodes();
     await installSyncOpcodeLoop();
     installMessageGuard();
     this.dev = new DevAccounts(config.devMnemonic, config.devAccounts);
-    const storage = new StorageThread(ledger.dbFile);
+    const storage = new StorageThread(ledger.dbFile, config.limits.ledgerMaxMb);
     try {
       this.chain = await Chain.open({
         common,
         ledger,
         storage,
-        blockGasLimit,
+        params,
         policies: this.policyBook,
         openNetwork: config.network === undefined,
         genesis: {
@@ -258,7 +248,7 @@ export class Enclave {
     const admission = new Admission({
       chainId,
       envelopeKey,
-      blockGasLimit,
+      blockGasLimit: params.blockGasLimit,
       baseFee: chain.tip.header.calcNextBaseFee(),
       limits: config.limits,
       hostPort: this.options.submissions,
@@ -450,85 +440,4 @@ export class Enclave {
     this.admission = undefined;
     return null;
   }
-}
-
-/**
- * A data directory belongs to one network: the dev network, or the consortium network
- * of one network file. Its identity (a hash of the network file's content) is kept at
- * genesis; a start with another refuses, since the genesis state would not match.
- */
-function checkNetwork(ledger: Ledger, config: EnclaveConfig): void {
-  const network = config.network;
-  const id = network
-    ? createHash('sha256')
-        .update(
-          JSON.stringify({
-            identities: network.identities.map((i) => [i.address, i.roles, i.x25519 ? bytesToHex(i.x25519) : null]),
-            alloc: network.alloc.map((a) => [a.address, a.balance.toString()]),
-            defaultPolicy: network.defaultPolicy ?? null,
-            timestamp: network.timestamp?.toString() ?? null,
-          }),
-        )
-        .digest('hex')
-    : 'dev';
-  const stored = ledger.getMeta('network');
-  if (!stored) {
-    if (ledger.head >= 0) {
-      ledger.close();
-      throw new LedgerCorruptError('meta value "network" is missing but the ledger holds blocks (tampered)', undefined, 'meta');
-    }
-    ledger.setMeta('network', new TextEncoder().encode(id));
-    return;
-  }
-  const was = new TextDecoder().decode(stored);
-  if (was === id) return;
-  ledger.close();
-  const describe = (x: string) => (x === 'dev' ? 'the dev network (started without --genesis)' : 'a network from a network file');
-  throw new EnclaveFailure(
-    'invalidInput',
-    `data directory ${config.dataDir} holds ${describe(was)}${was !== 'dev' && id !== 'dev' ? ' with other content' : ''}, not ${describe(id)}: start it as it was created, or --reset to start over`,
-  );
-}
-
-/** The block gas limit of a new chain when none is given (as Anvil and Hardhat). */
-const DEFAULT_BLOCK_GAS_LIMIT = 30_000_000n;
-
-/**
- * Consensus parameters are fixed at genesis and kept in the (authenticated) meta
- * records: the chain id (above), the block gas limit and the hardfork. Every node that
- * executes the log must use the same, so a start that asks for others is refused with
- * what to do; a start that names none keeps the chain's own. Returns the gas limit.
- */
-function pinConsensus(ledger: Ledger, config: EnclaveConfig): bigint {
-  const refuse = (what: string, was: string, asked: string, how: string) => {
-    ledger.close();
-    return new EnclaveFailure(
-      'invalidInput',
-      `data directory ${config.dataDir} holds a chain with ${what} ${was}, not ${asked}: it is a consensus parameter fixed at genesis; ${how}, or --reset to start over`,
-    );
-  };
-  const tampered = (name: string) => {
-    ledger.close();
-    return new LedgerCorruptError(`meta value "${name}" is missing but the ledger holds blocks (tampered)`, undefined, 'meta');
-  };
-  const fresh = ledger.head < 0;
-  const storedHardfork = ledger.getMeta('hardfork');
-  if (!storedHardfork) {
-    if (!fresh) throw tampered('hardfork');
-    ledger.setMeta('hardfork', new TextEncoder().encode(HARDFORK));
-  } else if (new TextDecoder().decode(storedHardfork) !== HARDFORK) {
-    throw refuse('hardfork', new TextDecoder().decode(storedHardfork), HARDFORK, 'start it with the Conclave version that created it');
-  }
-  const storedGas = ledger.getMeta('blockGasLimit');
-  if (!storedGas) {
-    if (!fresh) throw tampered('blockGasLimit');
-    const gas = config.blockGasLimit ?? DEFAULT_BLOCK_GAS_LIMIT;
-    ledger.setMeta('blockGasLimit', bigIntToBytes(gas));
-    return gas;
-  }
-  const gas = BigInt(bytesToHex(storedGas));
-  if (config.blockGasLimit !== undefined && config.blockGasLimit !== gas) {
-    throw refuse('block gas limit', String(gas), String(config.blockGasLimit), `start it without --gas-limit (or with --gas-limit ${gas})`);
-  }
-  return gas;
 }

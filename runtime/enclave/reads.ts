@@ -145,7 +145,7 @@ export class Reads {
     let seq: number | undefined;
     if (typeof ref === 'bigint') seq = ref <= BigInt(head) ? Number(ref) : undefined;
     else if (typeof ref === 'object') {
-      seq = this.chain.ledger.seqOfBlockHash(hexToBytes(ref.hash as `0x${string}`));
+      seq = this.chain.ledger.blockOfHash(hexToBytes(ref.hash as `0x${string}`));
       // Index rows are not authenticated: the host could point a hash at another block.
       // Trust the row only if the (authenticated) block it names has that hash.
       if (seq !== undefined && (seq > head || this.chain.stored(seq).hash !== ref.hash.toLowerCase())) seq = undefined;
@@ -206,7 +206,7 @@ export class Reads {
   }
 
   private locate(hash: string) {
-    const seq = this.chain.ledger.seqOfTx(hexToBytes(hash as `0x${string}`));
+    const seq = this.chain.ledger.blockOfTx(hexToBytes(hash as `0x${string}`));
     // A block whose rows just landed is not the head until the enclave hears so.
     if (seq === undefined || seq > this.chain.headNumber) return undefined;
     const stored = this.chain.stored(seq);
@@ -263,7 +263,7 @@ export class Reads {
     const union = async (keys: string[]) => {
       const set = new Set<number>();
       for (const k of new Set(keys)) {
-        for (const seq of this.chain.ledger.seqsWithLogKey(hexToBytes(k as `0x${string}`), from, to, limit)) set.add(seq);
+        for (const seq of this.chain.ledger.blocksWithLogKey(hexToBytes(k as `0x${string}`), from, to, limit)) set.add(seq);
         await budget.tick();
       }
       return set;
@@ -277,7 +277,7 @@ export class Reads {
       result = result ? new Set([...result].filter((s) => set.has(s))) : set;
       if (result.size === 0) break;
     }
-    const seqs = result ? [...result] : this.chain.ledger.seqsWithLogKey('any', from, to, limit);
+    const seqs = result ? [...result] : this.chain.ledger.blocksWithLogKey('any', from, to, limit);
     return seqs.sort((a, b) => a - b);
   }
 

@@ -1,6 +1,8 @@
 /**
  * The enclave's untrusted-storage layer: an append-only, encrypted, hash-chained
- * ledger in SQLite, plus encrypted snapshots, keyed-hash indexes and encrypted meta.
+ * ledger in SQLite, plus encrypted snapshots, keyed-hash indexes and the encrypted
+ * head record. Entries are numbered by append order and each names the blocks it
+ * covers; the sealed storage key names the chain's genesis and parameters.
  *
  * Everything written to disk is either AES-256-GCM ciphertext or an HMAC output, so
  * the host learns sizes and counts but no payload, tx hash, block hash, address or
@@ -10,13 +12,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
-import { fsyncDir, mkdirDurable, writeFileOnce } from './atomicFile.ts';
+import { fsyncDir, mkdirDurable, replaceFile, writeFileOnce } from './atomicFile.ts';
+import { BlockRuns } from './BlockRuns.ts';
 import { configure, RowWriter, type SealedAppend, type SealedSnapshot } from './LedgerRows.ts';
 import { LedgerCorruptError, LedgerError } from './errors.ts';
 
 const FORMAT_FILE = 'FORMAT';
-const FORMAT_LINE = 'conclave-data 2\n';
-const FORMAT_VERSION = 2;
+const FORMAT_LINE = 'conclave-data 3\n';
+const FORMAT_VERSION = 3;
 const KEY_FILE = 'sealed-storage.key';
 /** The network secret: commitments, salts and envelope keys derive from it (see networkKeys.ts). */
 const NETWORK_KEY_FILE = 'sealed-network.key';
@@ -34,10 +37,10 @@ const TAG_BYTES = 16;
 const HASH_BYTES = 32;
 const ZERO_HASH = Buffer.alloc(HASH_BYTES);
 
-const AAD_ENTRY = Buffer.from('conclave/ledger/v1');
-const AAD_SNAPSHOT = Buffer.from('conclave/snapshot/v1');
+const AAD_ENTRY = Buffer.from('conclave/ledger/v2');
+const AAD_SNAPSHOT = Buffer.from('conclave/snapshot/v2');
 const AAD_META = Buffer.from('conclave/meta/v1');
-const AAD_SEAL = Buffer.from('conclave/seal/v1/storage-key');
+const AAD_SEAL = Buffer.from('conclave/seal/v2/storage-key');
 const AAD_SEAL_NETWORK = Buffer.from('conclave/seal/v1/network-secret');
 
 // One-byte domain tags for index keys, so a value indexed under one kind can never
@@ -48,25 +51,47 @@ const DOM_LOG = 3;
 const DOM_LOG_ANY = 4;
 
 /**
- * Meta name of the authenticated head record (seq + hash of the head body), rewritten in
+ * Meta name of the authenticated head record (entry number + hash of its body), rewritten in
  * every append's transaction. Without it, deleting the newest rows would go unnoticed:
  * the hash chain only protects entries that have a successor. The leading NUL keeps it
  * out of the namespace callers can use.
  */
 const HEAD_META = '\0head';
 
-/** One block's worth of durable data, as handed to {@link Ledger.append}. */
-export interface LedgerAppend {
-  /** Block number; must be head + 1 (0 for genesis). */
-  seq: number;
-  /** Opaque block data (block, write set, receipts); stored encrypted. */
-  payload: Uint8Array;
-  /** Hashes of the block's transactions, indexed to `seq`. */
+/** One block's index rows: its hash, its transactions' hashes and its log keys. */
+export interface BlockIndex {
+  number: number;
+  hash: Uint8Array;
   txHashes: Uint8Array[];
-  /** The block's hash, indexed to `seq`. */
-  blockHash: Uint8Array;
   /** Raw 20-byte log addresses and 32-byte topics of the block's logs; duplicates are fine. */
   logKeys: Uint8Array[];
+}
+
+/** One ledger entry, as handed to {@link Ledger.append}: it is numbered by append order. */
+export interface LedgerAppend {
+  /**
+   * The blocks it covers. firstBlock is at most the chain's next block; an earlier one
+   * replaces the blocks from there on. An empty range (lastBlock = firstBlock - 1)
+   * covers none.
+   */
+  firstBlock: number;
+  lastBlock: number;
+  /** Opaque data (blocks, write sets, receipts); stored encrypted. */
+  payload: Uint8Array;
+  /** Index rows of the blocks it covers. */
+  blocks: BlockIndex[];
+}
+
+/**
+ * What the data directory belongs to, sealed with its storage key: the genesis block's
+ * hash and the chain's consensus parameters. Written before the genesis entry (not yet
+ * committed) and again once it is durable (committed); from then on the directory
+ * refuses to start without its ledger.
+ */
+export interface ChainBinding {
+  genesis: string;
+  params: Record<string, string>;
+  committed: boolean;
 }
 
 /** Options for {@link Ledger.open}. */
@@ -132,8 +157,9 @@ function unseal(key: Buffer, aad: Buffer, body: Buffer): Buffer | undefined {
 }
 
 /**
- * Reads a sealed 32-byte key, creating and sealing a fresh random one on first use (the
- * storage key; the network secret, created here at genesis, inside the enclave).
+ * Reads a sealed key file: a 32-byte key, and after it whatever was sealed with it (the
+ * storage key's chain binding). On first use a fresh random key is created and sealed
+ * (the storage key; the network secret, created here at genesis, inside the enclave).
  */
 function loadSealedKey(dir: string, name: string, aad: Buffer, sealKey: Buffer, create: boolean, dbExists: boolean): Buffer {
   const file = path.join(dir, name);
@@ -144,7 +170,7 @@ function loadSealedKey(dir: string, name: string, aad: Buffer, sealKey: Buffer, 
     writeFileOnce(file, seal(sealKey, aad, randomBytes(32)), 0o600); // lost race → use the winner's key
   }
   const key = unseal(sealKey, aad, fs.readFileSync(file));
-  if (!key || key.length !== 32) {
+  if (!key || key.length < 32) {
     throw new LedgerError(`cannot unseal ${name}: this data directory was sealed on another platform`);
   }
   return key;
@@ -201,10 +227,36 @@ function protectFile(file: string): void {
 }
 
 type Stmt = Database.Statement<unknown[], unknown>;
+type EntryRow = { seq: number; first: number; last: number; body: Buffer };
+
+/** Entries per segment of the hash chain; the hash of each segment's last entry is kept in memory. */
+const SEGMENT = 32;
+/** Verified segments whose every entry hash is kept, newest use last. */
+const SEGMENT_CACHE = 256;
+
+/** `prefix || entry (8) || first block (8) || last block (8, signed: -1 for an empty first entry)`. */
+function entryAad(entry: number, first: number, last: number): Buffer {
+  const aad = Buffer.allocUnsafe(AAD_ENTRY.length + 24);
+  AAD_ENTRY.copy(aad, 0);
+  aad.writeBigUInt64BE(BigInt(entry), AAD_ENTRY.length);
+  aad.writeBigUInt64BE(BigInt(first), AAD_ENTRY.length + 8);
+  aad.writeBigInt64BE(BigInt(last), AAD_ENTRY.length + 16);
+  return aad;
+}
+
+/** A snapshot is bound to its entry's number and the hash of that entry's body. */
+function snapshotAad(entry: number, entryHash: Buffer): Buffer {
+  return Buffer.concat([seqAad(AAD_SNAPSHOT, entry), entryHash]);
+}
 
 /**
  * Append-only encrypted ledger over SQLite. One instance per data directory; not safe
  * for two processes at once. All methods are synchronous (better-sqlite3).
+ *
+ * Every entry is verified when the ledger opens (authentication, its link to the one
+ * before, the head record); the hash of every 32nd entry, and of the entries after the
+ * last of those, stays in memory, so an entry read later is checked against the chain
+ * verified then, not only against its neighbours on disk.
  */
 export class Ledger {
   readonly dir: string;
@@ -215,10 +267,26 @@ export class Ledger {
   readonly #indexKey: Buffer;
   readonly #metaKey: Buffer;
   readonly #s: Record<
-    'getEntry' | 'iterFrom' | 'maxSeq' | 'getTx' | 'getBlock' | 'getLogs' | 'latestSnap' | 'snapAtOrBelow' | 'getMeta' | 'putMeta',
+    | 'getEntry'
+    | 'iterAll'
+    | 'segment'
+    | 'maxSeq'
+    | 'getTx'
+    | 'getBlock'
+    | 'getLogs'
+    | 'latestSnap'
+    | 'snapAtOrBelow'
+    | 'maxSnap'
+    | 'maxIdxTx'
+    | 'maxIdxBlock'
+    | 'maxIdxLog'
+    | 'getMeta',
     Stmt
   >;
   readonly #writer: RowWriter;
+  readonly #seal: (binding: ChainBinding) => void;
+  #binding: ChainBinding | undefined;
+  readonly #runs = new BlockRuns();
   /** Newest entry written (readable). */
   #head = -1;
   /** SHA-256 of the head entry's stored body. */
@@ -228,41 +296,56 @@ export class Ledger {
   #sealedHash: Buffer = ZERO_HASH;
   /** Body hashes of entries sealed but not yet written. */
   readonly #unwritten = new Map<number, Buffer>();
+  /** The hash of the last entry of each whole segment. */
+  readonly #checkpoints: Buffer[] = [];
+  /** Hashes of the entries sealed after the last whole segment. */
+  #open: Buffer[] = [];
+  readonly #segments = new Map<number, Buffer[]>();
+  /** Set once a write failed: nothing more is appended, so the ledger never has a gap. */
+  #failed: string | undefined;
 
-  private constructor(dir: string, db: Database.Database, storageKey: Buffer, networkSecret: Buffer) {
+  private constructor(dir: string, db: Database.Database, storageKey: Buffer, binding: ChainBinding | undefined, networkSecret: Buffer, seal: (b: ChainBinding) => void) {
     this.dir = dir;
     this.#networkSecret = networkSecret;
     this.#db = db;
+    this.#binding = binding;
+    this.#seal = seal;
     // Separate keys per record kind, so the IV budget and any misuse stay contained to one kind.
     this.#entryKey = hkdf(storageKey, 'conclave/ledger-entry/v1');
     this.#snapshotKey = hkdf(storageKey, 'conclave/snapshot/v1');
     this.#indexKey = hkdf(storageKey, 'conclave/index/v1');
     this.#metaKey = hkdf(storageKey, 'conclave/meta/v1');
-    storageKey.fill(0);
 
     const p = (sql: string): Stmt => db.prepare(sql);
     this.#s = {
-      getEntry: p('SELECT body FROM ledger WHERE seq = ?').pluck(),
-      iterFrom: p('SELECT seq, body FROM ledger WHERE seq >= ? ORDER BY seq'),
+      getEntry: p('SELECT seq, first, last, body FROM ledger WHERE seq = ?'),
+      iterAll: p('SELECT seq, first, last, body FROM ledger ORDER BY seq'),
+      segment: p('SELECT seq, first, last, body FROM ledger WHERE seq BETWEEN ? AND ? ORDER BY seq'),
       maxSeq: p('SELECT max(seq) FROM ledger').pluck(),
-      getTx: p('SELECT seq FROM idx_tx WHERE k = ?').pluck(),
-      getBlock: p('SELECT seq FROM idx_block WHERE k = ?').pluck(),
-      getLogs: p('SELECT seq FROM idx_log WHERE k = ? AND seq BETWEEN ? AND ? ORDER BY seq LIMIT ?').pluck(),
+      getTx: p('SELECT block FROM idx_tx WHERE k = ?').pluck(),
+      getBlock: p('SELECT block FROM idx_block WHERE k = ?').pluck(),
+      getLogs: p('SELECT block FROM idx_log WHERE k = ? AND block BETWEEN ? AND ? ORDER BY block LIMIT ?').pluck(),
       latestSnap: p('SELECT seq, body FROM snapshots ORDER BY seq DESC LIMIT 1'),
       snapAtOrBelow: p('SELECT seq, body FROM snapshots WHERE seq <= ? ORDER BY seq DESC LIMIT 1'),
+      maxSnap: p('SELECT max(seq) FROM snapshots').pluck(),
+      maxIdxTx: p('SELECT max(block) FROM idx_tx').pluck(),
+      maxIdxBlock: p('SELECT max(block) FROM idx_block').pluck(),
+      maxIdxLog: p('SELECT max(block) FROM idx_log').pluck(),
       getMeta: p('SELECT body FROM meta WHERE name = ?').pluck(),
-      putMeta: p('INSERT OR REPLACE INTO meta(name, body) VALUES (?, ?)'),
     };
     this.#writer = new RowWriter(db);
     this.#loadHead();
+    this.#verifyAll();
   }
 
   /**
    * Opens (or with `create`, initialises) the ledger in `dir`: checks `FORMAT`, unseals
    * `sealed-storage.key` with the platform secret, opens `conclave.db` (WAL,
-   * synchronous=FULL) and authenticates the head record.
-   * @throws LedgerError on wrong format, wrong platform, or an uninitialised dir without `create`.
-   * @throws LedgerCorruptError if the newest entries were removed or altered.
+   * synchronous=FULL), authenticates the head record and verifies every entry.
+   * A directory whose genesis never became durable starts over with fresh keys.
+   * @throws LedgerError on wrong format, wrong platform, a missing or emptied ledger, or
+   *   an uninitialised dir without `create`.
+   * @throws LedgerCorruptError if entries were removed, altered or cut back.
    */
   static open(dir: string, opts: LedgerOpenOptions): Ledger {
     if (opts.platformSecret.length !== 32) throw new LedgerError('platform secret must be 32 bytes');
@@ -273,27 +356,50 @@ export class Ledger {
     protectDirectory(dir);
     const dbPath = path.join(dir, DB_FILE);
     const dbExists = fs.existsSync(dbPath);
+    const keyExisted = fs.existsSync(path.join(dir, KEY_FILE));
     checkFormat(dir, opts.create, dbExists);
     const sealKey = hkdf(opts.platformSecret, 'conclave/seal/v1');
-    const storageKey = loadSealedKey(dir, KEY_FILE, AAD_SEAL, sealKey, opts.create, dbExists);
+    const sealed = loadSealedKey(dir, KEY_FILE, AAD_SEAL, sealKey, opts.create, dbExists);
+    const storageKey = Buffer.from(sealed.subarray(0, 32));
+    const binding = sealed.length > 32 ? parseBinding(sealed.subarray(32)) : undefined;
+    sealed.fill(0);
+    if (binding?.committed && !dbExists) throw lostLedger(dir, binding, `is missing (${DB_FILE} was deleted)`);
     const networkSecret = loadSealedKey(dir, NETWORK_KEY_FILE, AAD_SEAL_NETWORK, sealKey, opts.create, dbExists);
     // SQLite creates the database with the process's umask (0644 typically) and gives
     // -wal and -shm the database's mode: create it owner-only first.
     for (const name of OWN_FILES) protectFile(path.join(dir, name));
     fs.closeSync(fs.openSync(dbPath, 'a', FILE_MODE));
     const db = new Database(dbPath);
+    let ledger: Ledger;
     try {
       configure(db);
-      return new Ledger(dir, db, storageKey, networkSecret);
+      const entries = (db.prepare('SELECT count(*) FROM ledger').pluck().get() as number) > 0;
+      if (!entries && binding?.committed) throw lostLedger(dir, binding, 'is empty (conclave.db was emptied)');
+      if (!entries && keyExisted) {
+        // The first start ended before its genesis was durable: nothing was sealed that
+        // must be kept, and no new chain starts under a key another chain may have used.
+        db.close();
+        networkSecret.fill(0);
+        storageKey.fill(0);
+        Ledger.remove(dir);
+        return Ledger.open(dir, { ...opts, create: true });
+      }
+      if (entries && !binding) {
+        throw new LedgerCorruptError(`${KEY_FILE} names no genesis but the ledger holds entries (the key file was replaced)`, undefined, 'meta');
+      }
+      const file = path.join(dir, KEY_FILE);
+      const rebind = (b: ChainBinding) => replaceFile(file, seal(sealKey, AAD_SEAL, storageKey, Buffer.from(JSON.stringify(b))), FILE_MODE);
+      ledger = new Ledger(dir, db, storageKey, binding, networkSecret, rebind);
     } catch (err) {
       db.close();
       throw err;
     }
+    return ledger;
   }
 
   /**
    * Removes the node's own files from `dir` (database and its -wal/-shm/-journal,
-   * sealed key, FORMAT, and temp files the ledger writes), and nothing else: not the
+   * sealed keys, FORMAT, and temp files the ledger writes), and nothing else: not the
    * directory, not other files in it, never recursively.
    */
   static remove(dir: string): void {
@@ -309,9 +415,30 @@ export class Ledger {
     fsyncDir(dir);
   }
 
-  /** Newest block number in the ledger, or -1 when empty. */
+  /** Newest entry written, or -1 when empty. */
   get head(): number {
     return this.#head;
+  }
+
+  /** Newest block of the chain the written and sealed entries make, or -1 when empty. */
+  get lastBlock(): number {
+    return this.#runs.lastBlock;
+  }
+
+  /** Newest entry sealed (written or not): the one a snapshot sealed now belongs to. */
+  get lastSealed(): number {
+    return this.#sealed;
+  }
+
+  /** What the data directory belongs to (undefined before genesis). */
+  get binding(): ChainBinding | undefined {
+    return this.#binding;
+  }
+
+  /** Seals `binding` with the storage key, replacing the key file atomically. */
+  bind(binding: ChainBinding): void {
+    this.#seal(binding);
+    this.#binding = binding;
   }
 
   /**
@@ -331,127 +458,120 @@ export class Ledger {
   }
 
   /**
-   * Appends block `e.seq` (must be head + 1) and its index rows in one SQLite transaction.
-   * Either everything lands or nothing does.
+   * Appends the next entry and its index rows in one SQLite transaction: all of it
+   * lands or none, and after a failure nothing more is appended.
+   * @returns the entry's number.
    */
-  append(e: LedgerAppend): void {
+  append(e: LedgerAppend): number {
     const rows = this.sealAppend(e);
     try {
       this.#writer.append(rows);
     } catch (err) {
-      // Nothing of it landed: the next append links to the head again.
-      this.#sealed = this.#head;
-      this.#sealedHash = this.#headHash;
-      this.#unwritten.clear();
-      throw err;
+      this.#failed = `ledger write failed: ${(err as Error).message}`;
+      throw new LedgerError(this.#failed);
     }
     this.written(rows.seq);
+    return rows.seq;
   }
 
   /**
-   * Seals block `e.seq` (must follow the last one sealed) into the rows that
-   * {@link RowWriter.append} writes, so the write can happen elsewhere; call
-   * {@link written} once it has.
+   * Seals the next entry into the rows that {@link RowWriter.append} writes, so the write
+   * can happen elsewhere; call {@link written} once it has.
    */
   sealAppend(e: LedgerAppend): SealedAppend {
-    if (e.seq !== this.#sealed + 1) {
-      throw new LedgerError(`ledger append out of order: expected entry ${this.#sealed + 1}, got ${e.seq}`);
-    }
+    if (this.#failed) throw new LedgerError(this.#failed);
+    const entry = this.#sealed + 1;
+    const wrong = this.#runs.add(entry, e.firstBlock, e.lastBlock);
+    if (wrong) throw new LedgerError(`ledger entry ${entry} ${wrong}`);
     // Plaintext = SHA-256(previous body) || payload: the chain link makes deleting,
     // reordering or truncating entries detectable, not just altering them.
-    const body = seal(this.#entryKey, seqAad(AAD_ENTRY, e.seq), this.#sealedHash, e.payload);
+    const body = seal(this.#entryKey, entryAad(entry, e.firstBlock, e.lastBlock), this.#sealedHash, e.payload);
     const bodyHash = sha256(body);
-    const logKeys = e.logKeys.map((k) => this.#indexKeyOf(DOM_LOG, k));
-    if (logKeys.length > 0) logKeys.push(this.#indexKeyOf(DOM_LOG_ANY));
     const rows: SealedAppend = {
-      seq: e.seq,
+      seq: entry,
+      first: e.firstBlock,
+      last: e.lastBlock,
       body,
-      txKeys: e.txHashes.map((h) => this.#indexKeyOf(DOM_TX, h)),
-      blockKey: this.#indexKeyOf(DOM_BLOCK, e.blockHash),
-      logKeys,
+      txKeys: [],
+      blockKeys: [],
+      logKeys: [],
       headName: HEAD_META,
-      headRecord: seal(this.#metaKey, this.#metaAad(HEAD_META), seqBytes(e.seq), bodyHash),
+      headRecord: seal(this.#metaKey, this.#metaAad(HEAD_META), seqBytes(entry), bodyHash),
     };
-    this.#sealed = e.seq;
+    for (const b of e.blocks) {
+      for (const h of b.txHashes) rows.txKeys.push([this.#indexKeyOf(DOM_TX, h), b.number]);
+      rows.blockKeys.push([this.#indexKeyOf(DOM_BLOCK, b.hash), b.number]);
+      for (const k of b.logKeys) rows.logKeys.push([this.#indexKeyOf(DOM_LOG, k), b.number]);
+      if (b.logKeys.length > 0) rows.logKeys.push([this.#indexKeyOf(DOM_LOG_ANY), b.number]);
+    }
+    this.#sealed = entry;
     this.#sealedHash = bodyHash;
-    this.#unwritten.set(e.seq, bodyHash);
+    this.#unwritten.set(entry, bodyHash);
+    this.#record(bodyHash);
     return rows;
   }
 
-  /** Makes sealed entries up to `seq` readable, once their rows are written. */
-  written(seq: number): void {
-    for (let s = this.#head + 1; s <= seq; s++) {
+  /** Makes sealed entries up to `entry` readable, once their rows are written. */
+  written(entry: number): void {
+    for (let s = this.#head + 1; s <= entry; s++) {
       this.#headHash = this.#unwritten.get(s)!;
       this.#unwritten.delete(s);
     }
-    this.#head = Math.max(this.#head, seq);
+    this.#head = Math.max(this.#head, entry);
+  }
+
+  /** The entry holding block `block` of the chain, or undefined if there is no such block. */
+  entryOfBlock(block: number): number | undefined {
+    return this.#runs.entryOf(block);
   }
 
   /**
-   * Returns the payload of entry `seq`, after authenticating it and its chain link to entry seq-1.
-   * @throws LedgerCorruptError naming the entry if it is missing, tampered, swapped or truncated.
-   * @throws LedgerError if `seq` is beyond the head.
+   * Returns the payload of entry `entry`, after checking it is the entry verified when
+   * the ledger opened (or sealed since) and authenticating it.
+   * @throws LedgerCorruptError naming the entry if it is missing, tampered or replaced.
+   * @throws LedgerError if `entry` is beyond the head.
    */
-  read(seq: number): Uint8Array {
-    this.#checkSeq(seq);
-    const body = this.#body(seq);
-    const prevHash = seq === 0 ? ZERO_HASH : sha256(this.#body(seq - 1));
-    return this.#decryptEntry(seq, body, prevHash);
+  read(entry: number): Uint8Array {
+    this.#checkEntry(entry);
+    const row = this.#s.getEntry.get(entry) as EntryRow | undefined;
+    if (row === undefined) throw missing(entry);
+    if (!sha256(row.body).equals(this.#hashOf(entry))) {
+      throw new LedgerCorruptError(`ledger entry ${entry} is not the entry verified at start (replaced while the node ran)`, entry);
+    }
+    return this.#decryptEntry(row, undefined);
+  }
+
+  /** Stores an encrypted snapshot of state as of the newest sealed entry, replacing any existing one of it. */
+  writeSnapshot(payload: Uint8Array): void {
+    this.#writer.snapshot(this.sealSnapshot(payload));
   }
 
   /**
-   * Walks entries `fromSeq`..head checking presence, authentication and chain links, and
-   * that the head matches the authenticated head record.
-   * @throws LedgerCorruptError for the first bad entry.
+   * Seals a snapshot of state as of the newest sealed entry (written or not) for
+   * {@link RowWriter.snapshot}, bound to that entry's number and hash.
    */
-  verifyAll(fromSeq = 0): void {
-    if (this.#head < 0) return;
-    this.#checkSeq(fromSeq);
-    // Fetch the link before iterating: better-sqlite3 keeps the connection busy during iterate().
-    let prevHash = fromSeq === 0 ? ZERO_HASH : sha256(this.#body(fromSeq - 1));
-    let expected = fromSeq;
-    for (const row of this.#s.iterFrom.iterate(fromSeq) as IterableIterator<{ seq: number; body: Buffer }>) {
-      if (row.seq !== expected) throw missing(expected);
-      this.#decryptEntry(row.seq, row.body, prevHash);
-      prevHash = sha256(row.body);
-      expected++;
-      if (expected > this.#head) break; // rows beyond head were not written by us; open() already rejects them
-    }
-    if (expected <= this.#head) throw missing(expected);
-    if (!prevHash.equals(this.#headHash)) throw corrupt(this.#head);
+  sealSnapshot(payload: Uint8Array): SealedSnapshot {
+    if (this.#sealed < 0) throw new LedgerError('no ledger entry to snapshot');
+    return { seq: this.#sealed, body: seal(this.#snapshotKey, snapshotAad(this.#sealed, this.#sealedHash), payload) };
   }
 
-  /** Stores an encrypted snapshot of state as of block `seq` (≤ head), replacing any existing one. */
-  writeSnapshot(seq: number, payload: Uint8Array): void {
-    this.#checkSeq(seq);
-    this.#writer.snapshot(this.sealSnapshot(seq, payload));
-  }
-
-  /** Seals a snapshot of state as of block `seq` (sealed, written or not) for {@link RowWriter.snapshot}. */
-  sealSnapshot(seq: number, payload: Uint8Array): SealedSnapshot {
-    if (!Number.isSafeInteger(seq) || seq < 0 || seq > this.#sealed) {
-      throw new LedgerError(`ledger entry ${seq} does not exist (head is ${this.#sealed})`);
-    }
-    return { seq, body: seal(this.#snapshotKey, seqAad(AAD_SNAPSHOT, seq), payload) };
-  }
-
-  /** The newest snapshot, or undefined if none. @throws LedgerCorruptError naming `snapshot at block N`. */
-  latestSnapshot(): { seq: number; payload: Uint8Array } | undefined {
+  /** The newest snapshot, or undefined if none. @throws LedgerCorruptError naming its entry. */
+  latestSnapshot(): { entry: number; payload: Uint8Array } | undefined {
     return this.#decryptSnapshot(this.#s.latestSnap.get() as { seq: number; body: Buffer } | undefined);
   }
 
-  /** The newest snapshot at block ≤ `seq` (replay starts there), or undefined. @throws LedgerCorruptError */
-  snapshotAtOrBelow(seq: number): { seq: number; payload: Uint8Array } | undefined {
-    return this.#decryptSnapshot(this.#s.snapAtOrBelow.get(seq) as { seq: number; body: Buffer } | undefined);
+  /** The newest snapshot of an entry ≤ `entry` (replay starts after it), or undefined. @throws LedgerCorruptError */
+  snapshotAtOrBelow(entry: number): { entry: number; payload: Uint8Array } | undefined {
+    return this.#decryptSnapshot(this.#s.snapAtOrBelow.get(entry) as { seq: number; body: Buffer } | undefined);
   }
 
-  /** Block number containing the transaction with this hash, or undefined. */
-  seqOfTx(hash: Uint8Array): number | undefined {
+  /** Number of the block containing the transaction with this hash, or undefined. */
+  blockOfTx(hash: Uint8Array): number | undefined {
     return this.#s.getTx.get(this.#indexKeyOf(DOM_TX, hash)) as number | undefined;
   }
 
-  /** Block number of the block with this hash, or undefined. */
-  seqOfBlockHash(hash: Uint8Array): number | undefined {
+  /** Number of the block with this hash, or undefined. */
+  blockOfHash(hash: Uint8Array): number | undefined {
     return this.#s.getBlock.get(this.#indexKeyOf(DOM_BLOCK, hash)) as number | undefined;
   }
 
@@ -460,24 +580,9 @@ export class Ledger {
    * or 32-byte topic), or that have any log at all for `'any'`; at most `limit` of them.
    * Index hits are candidates: callers still filter the decrypted receipts.
    */
-  seqsWithLogKey(key: Uint8Array | 'any', from: number, to: number, limit: number): number[] {
+  blocksWithLogKey(key: Uint8Array | 'any', from: number, to: number, limit: number): number[] {
     const k = key === 'any' ? this.#indexKeyOf(DOM_LOG_ANY) : this.#indexKeyOf(DOM_LOG, key);
     return this.#s.getLogs.all(k, from, to, limit) as number[];
-  }
-
-  /** Decrypted meta value `name`, or undefined. @throws LedgerCorruptError if it fails authentication. */
-  getMeta(name: string): Uint8Array | undefined {
-    const body = this.#s.getMeta.get(name) as Buffer | undefined;
-    if (body === undefined) return undefined;
-    const value = unseal(this.#metaKey, this.#metaAad(name), body);
-    if (!value) throw new LedgerCorruptError(`meta value "${name}" failed authentication (tampered or swapped)`, undefined, 'meta');
-    return value;
-  }
-
-  /** Stores `value` encrypted under meta `name` (names starting with NUL are reserved). */
-  setMeta(name: string, value: Uint8Array): void {
-    if (name.startsWith('\0')) throw new LedgerError('meta names starting with NUL are reserved');
-    this.#s.putMeta.run(name, seal(this.#metaKey, this.#metaAad(name), value));
   }
 
   /** Closes the database. The instance is unusable afterwards. */
@@ -496,31 +601,74 @@ export class Ledger {
     return Buffer.concat([AAD_META, Buffer.from(name, 'utf8')]);
   }
 
-  #checkSeq(seq: number): void {
-    if (!Number.isSafeInteger(seq) || seq < 0 || seq > this.#head) {
-      throw new LedgerError(`ledger entry ${seq} does not exist (head is ${this.#head})`);
+  #checkEntry(entry: number): void {
+    if (!Number.isSafeInteger(entry) || entry < 0 || entry > this.#head) {
+      throw new LedgerError(`ledger entry ${entry} does not exist (head is ${this.#head})`);
     }
   }
 
-  #body(seq: number): Buffer {
-    const body = this.#s.getEntry.get(seq) as Buffer | undefined;
-    if (body === undefined) throw missing(seq);
-    return body;
-  }
-
-  #decryptEntry(seq: number, body: Buffer, prevHash: Buffer): Buffer {
-    const plain = unseal(this.#entryKey, seqAad(AAD_ENTRY, seq), body);
-    if (!plain || plain.length < HASH_BYTES || !plain.subarray(0, HASH_BYTES).equals(prevHash)) throw corrupt(seq);
+  /** Authenticates an entry (its number and block range are in the AAD) and, given `prevHash`, its chain link. */
+  #decryptEntry(row: EntryRow, prevHash: Buffer | undefined): Buffer {
+    const plain = unseal(this.#entryKey, entryAad(row.seq, row.first, row.last), row.body);
+    if (!plain || plain.length < HASH_BYTES) throw corrupt(row.seq);
+    if (prevHash && !plain.subarray(0, HASH_BYTES).equals(prevHash)) throw corrupt(row.seq);
     return plain.subarray(HASH_BYTES);
   }
 
-  #decryptSnapshot(row: { seq: number; body: Buffer } | undefined): { seq: number; payload: Uint8Array } | undefined {
+  #decryptSnapshot(row: { seq: number; body: Buffer } | undefined): { entry: number; payload: Uint8Array } | undefined {
     if (!row) return undefined;
-    const payload = unseal(this.#snapshotKey, seqAad(AAD_SNAPSHOT, row.seq), row.body);
+    if (row.seq > this.#head) throw newerSnapshot(row.seq, this.#head);
+    const payload = unseal(this.#snapshotKey, snapshotAad(row.seq, this.#hashOf(row.seq)), row.body);
     if (!payload) {
-      throw new LedgerCorruptError(`snapshot at block ${row.seq} failed authentication (tampered, swapped or truncated)`, row.seq, 'snapshot');
+      throw new LedgerCorruptError(
+        `snapshot of ledger entry ${row.seq} failed authentication (tampered, or made from another entry ${row.seq}: another copy of this data directory)`,
+        row.seq,
+        'snapshot',
+      );
     }
-    return { seq: row.seq, payload };
+    return { entry: row.seq, payload };
+  }
+
+  /** Keeps a newly sealed or verified entry's hash: in the open segment, or as a checkpoint when it completes one. */
+  #record(hash: Buffer): void {
+    this.#open.push(hash);
+    if (this.#open.length < SEGMENT) return;
+    this.#checkpoints.push(hash);
+    this.#cacheSegment(this.#checkpoints.length - 1, this.#open);
+    this.#open = [];
+  }
+
+  #cacheSegment(index: number, hashes: Buffer[]): void {
+    this.#segments.delete(index);
+    this.#segments.set(index, hashes);
+    if (this.#segments.size > SEGMENT_CACHE) this.#segments.delete(this.#segments.keys().next().value!);
+  }
+
+  /** The body hash of a sealed entry, from memory or by verifying its segment against its checkpoint. */
+  #hashOf(entry: number): Buffer {
+    const index = Math.floor(entry / SEGMENT);
+    if (index === this.#checkpoints.length) return this.#open[entry % SEGMENT]!;
+    const cached = this.#segments.get(index);
+    if (cached) {
+      this.#cacheSegment(index, cached);
+      return cached[entry % SEGMENT]!;
+    }
+    const first = index * SEGMENT;
+    const rows = this.#s.segment.all(first, first + SEGMENT - 1) as EntryRow[];
+    let prev = index === 0 ? ZERO_HASH : this.#checkpoints[index - 1]!;
+    const hashes: Buffer[] = [];
+    for (let i = 0; i < SEGMENT; i++) {
+      const row = rows[i];
+      if (row?.seq !== first + i) throw missing(first + i);
+      this.#decryptEntry(row, prev);
+      prev = sha256(row.body);
+      hashes.push(prev);
+    }
+    if (!prev.equals(this.#checkpoints[index]!)) {
+      throw new LedgerCorruptError(`ledger entries ${first}..${first + SEGMENT - 1} are not the entries verified at start (replaced while the node ran)`, entry);
+    }
+    this.#cacheSegment(index, hashes);
+    return hashes[entry % SEGMENT]!;
   }
 
   /** Establishes head and the cached chain link from the authenticated head record; rejects a cut or extended tail. */
@@ -537,10 +685,63 @@ export class Ledger {
     const hash = rec.subarray(8);
     if (maxSeq < seq) throw missing(maxSeq + 1); // newest entries deleted
     if (maxSeq > seq) throw corrupt(seq + 1); // rows we never committed
-    if (!sha256(this.#body(seq)).equals(hash)) throw corrupt(seq);
+    const head = this.#s.getEntry.get(seq) as EntryRow | undefined;
+    if (!head || !sha256(head.body).equals(hash)) throw corrupt(seq);
     this.#head = this.#sealed = seq;
     this.#headHash = this.#sealedHash = hash;
   }
+
+  /**
+   * Walks every entry: present, contiguous, authentic under its number and block range,
+   * linked to the one before, its range following the chain, the last one the head
+   * record's. Then looks for traces newer than the head that a cut would leave: a
+   * snapshot of a later entry, index rows of a later block.
+   */
+  #verifyAll(): void {
+    if (this.#head < 0) return;
+    let prevHash: Buffer = ZERO_HASH;
+    let expected = 0;
+    let newestBlock = -1;
+    for (const row of this.#s.iterAll.iterate() as IterableIterator<EntryRow>) {
+      if (row.seq !== expected) throw missing(expected);
+      this.#decryptEntry(row, prevHash);
+      const wrong = this.#runs.add(row.seq, row.first, row.last);
+      if (wrong) throw new LedgerCorruptError(`ledger entry ${row.seq} ${wrong} (tampered)`, row.seq);
+      newestBlock = Math.max(newestBlock, row.last);
+      prevHash = sha256(row.body);
+      this.#record(prevHash);
+      expected++;
+      if (expected > this.#head) break; // loadHead already rejects rows beyond the head
+    }
+    if (expected <= this.#head) throw missing(expected);
+    if (!prevHash.equals(this.#headHash)) throw corrupt(this.#head);
+    const snapshot = this.#s.maxSnap.get() as number | null;
+    if (snapshot !== null && snapshot > this.#head) throw newerSnapshot(snapshot, this.#head);
+    for (const [table, stmt] of [['idx_block', this.#s.maxIdxBlock], ['idx_tx', this.#s.maxIdxTx], ['idx_log', this.#s.maxIdxLog]] as const) {
+      const block = stmt.get() as number | null;
+      if (block !== null && block > newestBlock) {
+        throw new LedgerCorruptError(
+          `index rows (${table}) name block ${block}, but no ledger entry covers a block after ${newestBlock}: the ledger was cut back after block ${block} was written (rolled back)`,
+          undefined,
+        );
+      }
+    }
+  }
+}
+
+function parseBinding(bytes: Uint8Array): ChainBinding {
+  const b = JSON.parse(Buffer.from(bytes).toString('utf8')) as ChainBinding;
+  if (typeof b.genesis !== 'string' || typeof b.committed !== 'boolean' || typeof b.params !== 'object' || b.params === null) {
+    throw new LedgerError(`${KEY_FILE} holds a chain binding this Conclave does not read`);
+  }
+  return b;
+}
+
+function lostLedger(dir: string, binding: ChainBinding, what: string): LedgerError {
+  return new LedgerError(
+    `data directory ${dir} belongs to the chain with genesis ${binding.genesis}, but its ledger ${what}: ` +
+      `restore ${DB_FILE} (with ${DB_FILE}-wal, if there was one) from a copy of this directory, or start with --reset to begin a new chain`,
+  );
 }
 
 function seqBytes(seq: number): Buffer {
@@ -555,4 +756,12 @@ function corrupt(seq: number): LedgerCorruptError {
 
 function missing(seq: number): LedgerCorruptError {
   return new LedgerCorruptError(`ledger entry ${seq} is missing`, seq);
+}
+
+function newerSnapshot(entry: number, head: number): LedgerCorruptError {
+  return new LedgerCorruptError(
+    `a snapshot of ledger entry ${entry} exists, but the ledger ends at entry ${head}: the ledger was cut back after the snapshot was written (rolled back)`,
+    entry,
+    'snapshot',
+  );
 }

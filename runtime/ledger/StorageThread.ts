@@ -13,8 +13,9 @@ export class StorageThread {
   private nextId = 1;
   private gone?: string;
 
-  constructor(dbFile: string) {
-    this.worker = startWorker(new URL('./storageWorker.ts', import.meta.url), { dbFile });
+  /** Writes to `dbFile`, which may grow to `maxMb` MiB. */
+  constructor(dbFile: string, maxMb: number) {
+    this.worker = startWorker(new URL('./storageWorker.ts', import.meta.url), { dbFile, maxMb });
     this.worker.on('message', (reply: StorageReply) => {
       const w = this.waiting.get(reply.id);
       this.waiting.delete(reply.id);

@@ -66,3 +66,26 @@ export function mkdirDurable(dir: string, mode: number): boolean {
   }
   return true;
 }
+
+/**
+ * Replaces `file` with `data` atomically: written to a temp file, fsynced, renamed over
+ * the old one, and the directory fsynced, so a crash leaves the old contents or the
+ * new, never a mix or nothing.
+ */
+export function replaceFile(file: string, data: Uint8Array, mode: number): void {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  const fd = fs.openSync(tmp, 'wx', mode);
+  try {
+    fs.writeSync(fd, data);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  try {
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+  fsyncDir(path.dirname(file));
+}

@@ -14,8 +14,9 @@ export type StorageRequest =
 export type StorageReply = { id: number; error?: string };
 
 const port = parentPort!;
-const db = new Database((workerData as { dbFile: string }).dbFile);
-configure(db);
+const { dbFile, maxMb } = workerData as { dbFile: string; maxMb: number };
+const db = new Database(dbFile);
+configure(db, maxMb);
 const writer = new RowWriter(db);
 /** After a failed write nothing more is written, so the ledger never has a gap. */
 let failure: string | undefined;

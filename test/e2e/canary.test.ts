@@ -154,7 +154,7 @@ test('no plaintext of contract data, addresses, values or code anywhere in the d
     assert.ok(files.has('FORMAT') && files.has('sealed-storage.key') && files.has('conclave.db'));
     // Positive control on the real directory: bytes known to be there in plaintext are found.
     const control = scan(home.dataDir, [
-      { name: 'format marker', bytes: ascii('conclave-data 2\n') },
+      { name: 'format marker', bytes: ascii('conclave-data 3\n') },
       { name: 'sqlite header', bytes: ascii('SQLite format 3\0') },
     ]).hits;
     assert.ok(control.some((h) => h.needle === 'format marker' && h.file === 'FORMAT' && h.offset === 0), describeHits(control));

@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
+import WebSocket from 'ws';
 import { ethers } from 'ethers';
 import { loadArtifact } from '../../contracts/artifacts.ts';
 import { DEV_ADDRESS_0, DEV_KEY_0, DEV_KEY_1, ROOT, rpc, spawnNode, tempHome, type NodeProcess } from '../helpers/node.ts';
@@ -358,6 +359,7 @@ test('a tampered ledger, an unknown FORMAT, another chain id or another platform
     running.push(node);
     for (let i = 3; i < 7; i++) mined.push(await waitReceipt(node.url, await send(node.url, await sign(dev0, i, { to: fresh(), value: ETH }))));
     const head = await call(node.url, 'eth_getBlockByNumber', ['latest', false]);
+    const genesisHash = (await call(node.url, 'eth_getBlockByNumber', ['0x0', false])).hash;
     const headNumber = Number(head.number);
     assert.equal(headNumber, 7, 'one block per transaction');
     assert.equal(await node.kill('SIGTERM'), 0, node.output());
@@ -417,7 +419,7 @@ test('a tampered ledger, an unknown FORMAT, another chain id or another platform
       db.prepare('DELETE FROM ledger WHERE seq = ?').run(headNumber);
     });
     await assertRefused(args, new RegExp(`ledger entry ${headNumber} is missing`), 'truncated ledger');
-    withDb((db) => db.prepare('INSERT INTO ledger(seq, body) VALUES (?, ?)').run(headNumber, newest));
+    withDb((db) => db.prepare('INSERT INTO ledger(seq, first, last, body) VALUES (?, ?, ?, ?)').run(headNumber, headNumber, headNumber, newest));
 
     // --- the shutdown snapshot altered
     let snap!: Buffer;
@@ -427,33 +429,59 @@ test('a tampered ledger, an unknown FORMAT, another chain id or another platform
       flipped[flipped.length - 1]! ^= 0x80;
       setBody(db, 'snapshots', headNumber, flipped);
     });
-    await assertRefused(args, new RegExp(`snapshot at block ${headNumber} failed authentication`), 'altered snapshot');
+    await assertRefused(args, new RegExp(`snapshot of ledger entry ${headNumber} failed authentication`), 'altered snapshot');
     withDb((db) => setBody(db, 'snapshots', headNumber, snap));
     await startsAgain();
 
-    // --- a rolled-back database with a newer genuine snapshot spliced in
+    // --- a snapshot from another entry: the older copy's snapshot of entry 3 relabelled as the newest
+    const snap3 = (() => {
+      const db = new Database(oldDb, { readonly: true });
+      try {
+        return db.prepare('SELECT body FROM snapshots WHERE seq = 3').pluck().get() as Buffer;
+      } finally {
+        db.close();
+      }
+    })();
+    withDb((db) => setBody(db, 'snapshots', headNumber, snap3));
+    await assertRefused(args, new RegExp(`snapshot of ledger entry ${headNumber} failed authentication \\(tampered, or made from another entry`), 'snapshot from another entry');
+    withDb((db) => setBody(db, 'snapshots', headNumber, snap));
+
+    // --- a cut back to the older copy that leaves a newer trace: a snapshot, an index row
     const currentDb = path.join(home.dir, 'conclave.db.current');
     fs.copyFileSync(dbFile, currentDb);
     fs.copyFileSync(oldDb, dbFile);
     withDb((db) => db.prepare('INSERT INTO snapshots(seq, body) VALUES (?, ?)').run(headNumber, snap));
-    await assertRefused(args, new RegExp(`snapshot at block ${headNumber} is newer than the ledger head 3`), 'spliced snapshot');
+    await assertRefused(args, new RegExp(`a snapshot of ledger entry ${headNumber} exists, but the ledger ends at entry 3: the ledger was cut back after the snapshot was written \\(rolled back\\)`), 'tail cut leaving a snapshot');
+    fs.copyFileSync(oldDb, dbFile);
+    const newerIndex = (() => {
+      const db = new Database(currentDb, { readonly: true });
+      try {
+        return db.prepare('SELECT k, block FROM idx_block WHERE block = ?').raw().get(headNumber) as [Buffer, number];
+      } finally {
+        db.close();
+      }
+    })();
+    withDb((db) => db.prepare('INSERT INTO idx_block(k, block) VALUES (?, ?)').run(...newerIndex));
+    await assertRefused(args, new RegExp(`index rows \\(idx_block\\) name block ${headNumber}, but no ledger entry covers a block after 3: the ledger was cut back`), 'tail cut leaving an index row');
     fs.copyFileSync(currentDb, dbFile);
     await startsAgain();
 
-    // --- the chain id meta value deleted
-    let chainIdMeta!: Buffer;
-    withDb((db) => {
-      chainIdMeta = db.prepare("SELECT body FROM meta WHERE name = 'chainId'").pluck().get() as Buffer;
-      db.prepare("DELETE FROM meta WHERE name = 'chainId'").run();
-    });
-    await assertRefused(args, /meta value "chainId" is missing/, 'deleted chain id');
-    withDb((db) => db.prepare("INSERT INTO meta(name, body) VALUES ('chainId', ?)").run(chainIdMeta));
+    // --- the ledger deleted, or emptied, beside the key that names its genesis
+    for (const f of ['conclave.db-wal', 'conclave.db-shm']) fs.rmSync(path.join(home.dataDir, f), { force: true });
+    fs.renameSync(dbFile, currentDb);
+    await assertRefused(args, new RegExp(`belongs to the chain with genesis ${genesisHash}, but its ledger is missing \\(conclave.db was deleted\\): restore conclave.db`), 'ledger deleted');
+    assert.equal(fs.existsSync(dbFile), false, 'a refused start creates no database');
+    fs.copyFileSync(currentDb, dbFile);
+    withDb((db) => db.exec('DELETE FROM ledger; DELETE FROM snapshots; DELETE FROM idx_tx; DELETE FROM idx_block; DELETE FROM idx_log; DELETE FROM meta'));
+    await assertRefused(args, /but its ledger is empty \(conclave.db was emptied\)/, 'ledger emptied');
+    fs.copyFileSync(currentDb, dbFile);
+    await startsAgain();
 
     // --- a FORMAT file with an unknown version
     const formatFile = path.join(home.dataDir, 'FORMAT');
     const format = fs.readFileSync(formatFile);
     fs.writeFileSync(formatFile, 'conclave-data 99\n');
-    await assertRefused(args, /data format "conclave-data 99"; this Conclave reads format 2/, 'unknown FORMAT');
+    await assertRefused(args, /data format "conclave-data 99"; this Conclave reads format 3/, 'unknown FORMAT');
     fs.writeFileSync(formatFile, format);
 
     // --- another chain id
@@ -472,17 +500,6 @@ test('a tampered ledger, an unknown FORMAT, another chain id or another platform
       assert.equal(await n.kill('SIGTERM'), 0, n.output());
     }
 
-    // --- the pinned gas limit or hardfork meta value deleted
-    for (const name of ['blockGasLimit', 'hardfork']) {
-      let saved!: Buffer;
-      withDb((db) => {
-        saved = db.prepare('SELECT body FROM meta WHERE name = ?').pluck().get(name) as Buffer;
-        db.prepare('DELETE FROM meta WHERE name = ?').run(name);
-      });
-      await assertRefused(args, new RegExp(`meta value "${name}" is missing`), `deleted ${name}`);
-      withDb((db) => db.prepare('INSERT INTO meta(name, body) VALUES (?, ?)').run(name, saved));
-    }
-
     // --- another platform secret (a different file: a different simulated platform)
     const otherSecret = path.join(home.dir, 'other-platform-secret');
     await assertRefused(['--data', home.dataDir, '--platform-secret-file', otherSecret], /cannot unseal sealed-storage.key/, 'other platform secret');
@@ -494,9 +511,9 @@ test('a tampered ledger, an unknown FORMAT, another chain id or another platform
     // lookups may miss, but must never answer with another block's or transaction's data.
     let savedIdx!: { block: unknown[]; tx: unknown[] };
     withDb((db) => {
-      savedIdx = { block: db.prepare('SELECT k, seq FROM idx_block').raw().all(), tx: db.prepare('SELECT k, seq FROM idx_tx').raw().all() };
-      db.prepare('UPDATE idx_block SET seq = 1').run();
-      db.prepare('UPDATE idx_tx SET seq = 1').run();
+      savedIdx = { block: db.prepare('SELECT k, block FROM idx_block').raw().all(), tx: db.prepare('SELECT k, block FROM idx_tx').raw().all() };
+      db.prepare('UPDATE idx_block SET block = 1').run();
+      db.prepare('UPDATE idx_tx SET block = 1').run();
     });
     node = await spawnNode(args);
     running.push(node);
@@ -516,14 +533,83 @@ test('a tampered ledger, an unknown FORMAT, another chain id or another platform
     withDb((db) => {
       db.prepare('DELETE FROM idx_block').run();
       db.prepare('DELETE FROM idx_tx').run();
-      for (const [k, seq] of savedIdx.block as [Buffer, number][]) db.prepare('INSERT INTO idx_block(k, seq) VALUES (?, ?)').run(k, seq);
-      for (const [k, seq] of savedIdx.tx as [Buffer, number][]) db.prepare('INSERT INTO idx_tx(k, seq) VALUES (?, ?)').run(k, seq);
+      for (const [k, block] of savedIdx.block as [Buffer, number][]) db.prepare('INSERT INTO idx_block(k, block) VALUES (?, ?)').run(k, block);
+      for (const [k, block] of savedIdx.tx as [Buffer, number][]) db.prepare('INSERT INTO idx_tx(k, block) VALUES (?, ?)').run(k, block);
     });
     node = await spawnNode(args);
     running.push(node);
     assert.equal((await call(node.url, 'eth_getBlockByHash', [victim.blockHash, false])).hash, victim.blockHash, 'restored index resolves again');
     assert.deepEqual(await call(node.url, 'eth_getTransactionReceipt', [victim.transactionHash]), victim);
     assert.equal(await node.kill('SIGTERM'), 0, node.output());
+  } finally {
+    for (const n of running) await n.kill('SIGKILL');
+    home.cleanup();
+  }
+});
+
+test('a storage write failure stops the node, and nothing after it is announced', { timeout: 240_000 }, async (t) => {
+  const home = tempHome('conclave-full-');
+  const args = ['--data', home.dataDir, '--platform-secret-file', home.secretFile];
+  const running: NodeProcess[] = [];
+  try {
+    // A ledger that may grow to 1 MiB fills as a full disk would: SQLite refuses the write.
+    const node = await spawnNode([...args, '--ledger-max-mb', '1']);
+    running.push(node);
+    const announced: { number: string; hash: string }[] = [];
+    const ws = new WebSocket(node.wsUrl);
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    ws.on('message', (data) => {
+      const m = JSON.parse(String(data));
+      if (m.method === 'eth_subscription') announced.push({ number: m.params.result.number, hash: m.params.result.hash });
+    });
+    ws.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_subscribe', params: ['newHeads'] }));
+    ws.on('error', () => {});
+
+    // Transfers with 60 KB of data each, from two senders, until the node stops.
+    const senders = [new ethers.Wallet(DEV_KEY_0), new ethers.Wallet(DEV_KEY_1)];
+    const receipts = new Map<string, Json>();
+    const data = '0x' + 'ab'.repeat(60_000);
+    let stopped = false;
+    const exited = new Promise<number | null>((resolve) => node.child.once('exit', (code) => { stopped = true; resolve(code); }));
+    await Promise.all(senders.map(async (wallet) => {
+      for (let nonce = 0; !stopped && nonce < 60; nonce++) {
+        const raw = await sign(wallet, nonce, { to: fresh(), value: 1n, data, gasLimit: 3_000_000n });
+        const sent = await rpc(node.url, 'eth_sendRawTransaction', [raw]).catch(() => undefined);
+        if (!sent?.result) {
+          t.diagnostic(`send stopped: ${JSON.stringify(sent?.error)}`);
+          break;
+        }
+        for (let i = 0; i < 500 && !stopped; i++) {
+          const r = await rpc(node.url, 'eth_getTransactionReceipt', [sent.result]).catch(() => undefined);
+          if (r?.result) {
+            receipts.set(sent.result, r.result);
+            break;
+          }
+          await new Promise((res) => setTimeout(res, 10));
+        }
+      }
+    }));
+    const code = await Promise.race([exited, new Promise((res) => setTimeout(() => res('still running'), 30_000))]);
+    ws.terminate();
+    assert.equal(stopped, true, `the node stopped when the ledger was full:\n${node.output()}`);
+    assert.notEqual(code, 0, 'a node stopped by a storage failure exits non-zero');
+    assert.match(node.output(), /ledger write failed: database or disk is full/);
+    t.diagnostic(`${receipts.size} receipts and ${announced.length} heads announced before the failure`);
+    assert.ok(receipts.size >= 3, 'some blocks were written before the ledger filled');
+
+    // Restarted with room: everything answered or announced is there, and nothing after the failure.
+    const again = await spawnNode(args.concat(['--ledger-max-mb', '64']));
+    running.push(again);
+    for (const [hash, r] of receipts) assert.deepEqual(await call(again.url, 'eth_getTransactionReceipt', [hash]), r, `receipt ${hash} survives`);
+    const head = Number((await call(again.url, 'eth_getBlockByNumber', ['latest', false])).number);
+    for (const h of announced) {
+      assert.ok(Number(h.number) <= head, `announced block ${Number(h.number)} is durable (head ${head})`);
+      assert.equal((await call(again.url, 'eth_getBlockByNumber', [h.number, false])).hash, h.hash, `announced block ${Number(h.number)} is the same block`);
+    }
+    // And the node goes on from there.
+    const wallet = senders[0]!;
+    const nonce = Number(await call(again.url, 'eth_getTransactionCount', [wallet.address, 'latest']));
+    await waitReceipt(again.url, await send(again.url, await sign(wallet, nonce, { to: fresh(), value: 1n })));
   } finally {
     for (const n of running) await n.kill('SIGKILL');
     home.cleanup();

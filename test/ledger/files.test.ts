@@ -29,11 +29,12 @@ afterEach(() => {
 });
 
 const modeOf = (file: string) => fs.statSync(file).mode & 0o777;
-const block = (seq: number) => ({ seq, payload: Buffer.from(`block ${seq}`), txHashes: [], blockHash: Buffer.alloc(32, seq), logKeys: [] });
+const block = (seq: number) => ({ firstBlock: seq, lastBlock: seq, payload: Buffer.from(`block ${seq}`), blocks: [{ number: seq, hash: Buffer.alloc(32, seq), txHashes: [], logKeys: [] }] });
 
 /** Opens a ledger in `dir` and writes a block, so that the -wal and -shm files exist. */
 function writeLedger(dir: string, secret: Buffer): void {
   const l = Ledger.open(dir, { platformSecret: secret, create: true });
+  l.bind({ genesis: '0x00', params: {}, committed: true });
   l.append(block(0));
   assert.ok(fs.existsSync(path.join(dir, 'conclave.db-wal')), 'the WAL exists while open');
   assert.ok(fs.existsSync(path.join(dir, 'conclave.db-shm')), 'the shared memory file exists while open');

@@ -75,13 +75,18 @@ test('ExecutionRevertedError carries revert bytes and decodes Error(string)', ()
   assert.equal(new ExecutionRevertedError('0x08c379a000').message, 'execution reverted');
 });
 
-test('unknown errors become a bare -32603 and are logged, not leaked', () => {
+test('unknown errors become a bare -32603 and are logged where they happened, never what they say', () => {
   const logged: unknown[] = [];
   const log: Logger = (level, msg, extra) => logged.push({ level, msg, extra });
-  const out = toJsonRpcError(new TypeError('secret internal detail at /srv/x.ts'), log);
+  const out = toJsonRpcError(new TypeError('cannot read 0xsecretparam\n    at 0xsecretparam'), log);
   assert.deepEqual(out, { code: -32603, message: 'internal error' });
   assert.equal(logged.length, 1);
-  assert.match(JSON.stringify(logged[0]), /secret internal detail/);
+  const line = JSON.stringify(logged[0]);
+  assert.match(line, /"error":"TypeError"/);
+  assert.match(line, /errors\.test\.ts/, 'the stack frames are logged');
+  assert.doesNotMatch(line, /secretparam/);
+  toJsonRpcError({ secret: '0xsecretparam' }, log);
+  assert.doesNotMatch(JSON.stringify(logged[1]), /secretparam/);
 
   assert.deepEqual(toJsonRpcError('a string', log), { code: -32603, message: 'internal error' });
   assert.deepEqual(toJsonRpcError({ code: 1, message: 'lookalike' }, log), { code: -32603, message: 'internal error' });

@@ -49,7 +49,7 @@ test('a bad ordering-log entry between two good ones is skipped and reported; bo
 test('the host reports a skipped entry with its log position, and the transactions around it are mined', async () => {
   const log = new EmbeddedLog();
   const lines: string[] = [];
-  const node = await startTestNode({ orderingLog: log, log: (level, message) => lines.push(`${level} ${message}`) });
+  const node = await startTestNode({ orderingLog: log, log: (level, message, fields) => lines.push(`${level} ${message} ${JSON.stringify(fields)}`) });
   try {
     const send = async (key: string) => (await rpc(node.url, 'eth_sendRawTransaction', [await signTransfer(key)])).result as string;
     const a = await send(DEV_KEY_0);
@@ -62,7 +62,9 @@ test('the host reports a skipped entry with its log position, and the transactio
       assert.equal(receipt.status, '0x1');
     }
     assert.ok(
-      lines.some((l) => /^warn ordering log entry \d+ skipped: ordering log entry failed authentication \(1 skipped since start\)$/.test(l)),
+      lines.some((l) =>
+        /^warn ordering log entry skipped \{"position":\d+,"reason":"ordering log entry failed authentication","skippedSinceStart":1\}$/.test(l),
+      ),
       lines.join('\n'),
     );
   } finally {
