@@ -35,6 +35,19 @@ export class Sequencer {
   onAnnounced?: (count: number, head: bigint) => void;
   /** Entries delivered to the enclave since start (a skipped entry is named by its position). */
   private delivered = 0;
+  /** Transactions the enclave held, not yet in a block, after the last batch. */
+  private waiting = 0;
+  /**
+   * Told of the log's clock minus this host's wall clock at each cut appended (ms). Only
+   * here is time compared with a wall clock: the enclave judges a cut's timestamp by
+   * content alone (clamped after its parent's), so every node agrees on it.
+   */
+  onCutDrift?: (driftMs: number) => void;
+
+  /** Transactions on the ordering log that are not yet in a block. */
+  get pending(): number {
+    return this.uncut + this.waiting;
+  }
 
   start(): void {
     this.stop = this.log.subscribe(0, (entries) => this.execute(entries));
@@ -69,19 +82,20 @@ export class Sequencer {
     if (this.cutPending) return;
     this.cutPending = true;
     this.uncut = 0;
-    await this.log.append({ kind: 'cut', timestamp: this.log.now(), allowEmpty });
+    const timestamp = this.log.now();
+    this.onCutDrift?.(timestamp - Date.now());
+    await this.log.append({ kind: 'cut', timestamp, allowEmpty });
   }
 
   private async execute(entries: OrderedEntry[]): Promise<void> {
     this.executing = true;
     if (entries.some((e) => e.kind === 'cut')) this.cutPending = false;
     try {
-      let waiting = 0;
       // One `order` message holds at most MESSAGE_BOUNDS.orderEntries entries.
       for (let from = 0; from < entries.length; from += MESSAGE_BOUNDS.orderEntries) {
         const chunk = entries.slice(from, from + MESSAGE_BOUNDS.orderEntries);
         const result = await this.enclave.request({ type: 'order', entries: chunk });
-        waiting = result.waiting;
+        this.waiting = result.waiting;
         for (const { position, reason } of result.skipped) {
           this.skipped++;
           this.report(this.delivered + from + position, reason);
@@ -99,7 +113,7 @@ export class Sequencer {
       this.delivered += entries.length;
       this.executing = false;
       // Transactions that arrived while this batch ran, or did not fit, make the next block.
-      if (this.blockTime === 0 && (this.uncut > 0 || waiting > 0)) await this.cut(false);
+      if (this.blockTime === 0 && (this.uncut > 0 || this.waiting > 0)) await this.cut(false);
     } catch (err) {
       this.executing = false;
       // The enclave could not make a block durable (storage failure): stop rather than

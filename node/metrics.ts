@@ -7,10 +7,14 @@ import type { RpcObserver } from './rpc/types.ts';
  */
 const SUBMITTING = new Set(['eth_sendRawTransaction', 'eth_sendTransaction']);
 
-/** What the JSON-RPC server reports about its open connections. */
-export interface ConnectionCounts {
+/** What the gauges read when scraped: the server's connections, the log, the data directory. */
+export interface NodeGauges {
   httpConnections(): number;
   wsConnections(): number;
+  /** Transactions on the ordering log not yet in a block. */
+  pendingTransactions(): number;
+  /** Bytes of the ledger database and its write-ahead log (sizes the host sees anyway). */
+  ledgerBytes(): number;
 }
 
 /**
@@ -21,7 +25,7 @@ export interface ConnectionCounts {
  */
 export class NodeMetrics implements RpcObserver {
   readonly registry = new Registry();
-  private connections?: ConnectionCounts;
+  private gauges?: NodeGauges;
 
   private readonly blocks = new Counter({
     name: 'conclave_blocks_announced_total',
@@ -67,30 +71,40 @@ export class NodeMetrics implements RpcObserver {
     registers: [this.registry],
   });
 
+  private readonly drift = new Gauge({
+    name: 'conclave_cut_clock_drift_seconds',
+    help: "The ordering log's clock minus this host's wall clock when the last cut was appended.",
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
-    const connections = () => this.connections;
-    new Gauge({
-      name: 'conclave_http_connections',
-      help: 'Open HTTP connections (WebSockets not counted).',
-      registers: [this.registry],
-      collect() {
-        this.set(connections()?.httpConnections() ?? 0);
-      },
-    });
-    new Gauge({
-      name: 'conclave_ws_connections',
-      help: 'Open WebSocket connections.',
-      registers: [this.registry],
-      collect() {
-        this.set(connections()?.wsConnections() ?? 0);
-      },
-    });
+    const gauge = (name: string, help: string, read: (g: NodeGauges) => number) => {
+      const gauges = () => this.gauges;
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          const g = gauges();
+          this.set(g ? read(g) : 0);
+        },
+      });
+    };
+    gauge('conclave_http_connections', 'Open HTTP connections (WebSockets not counted).', (g) => g.httpConnections());
+    gauge('conclave_ws_connections', 'Open WebSocket connections.', (g) => g.wsConnections());
+    gauge('conclave_pool_pending_transactions', 'Transactions on the ordering log not yet in a block.', (g) => g.pendingTransactions());
+    gauge('conclave_ledger_bytes', 'Size of the ledger database and its write-ahead log, in bytes.', (g) => g.ledgerBytes());
   }
 
-  /** Where the connection gauges read from, once the server listens. */
-  watchConnections(counts: ConnectionCounts): void {
-    this.connections = counts;
+  /** Where the gauges read from, once the node runs. */
+  watch(gauges: NodeGauges): void {
+    this.gauges = gauges;
+  }
+
+  /** The log's clock minus the wall clock at a cut, in ms. */
+  cutDrift(ms: number): void {
+    this.drift.set(ms / 1000);
   }
 
   /** Blocks made durable and announced; `head` is the newest. */

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { DEFAULT_ENCLAVE_LIMITS, type EnclaveLimits } from '../runtime/boundary/limits.ts';
 import type { InitResult, NetworkGenesis } from '../runtime/boundary/messages.ts';
 import { startEnclave } from '../runtime/boundary/startEnclave.ts';
@@ -56,6 +57,22 @@ export interface RunningNode {
    * durable, the enclave gone), once it has closed; never if it is closed.
    */
   failed: Promise<Error>;
+}
+
+/** Drift between the log's clock and this host's at a cut above which the node warns (geth allows blocks 15 s ahead). */
+const MAX_CUT_DRIFT_MS = 15_000;
+
+/** Bytes of the ledger database and its write-ahead log in `dataDir`. */
+function ledgerBytes(dataDir: string): number {
+  let bytes = 0;
+  for (const name of ['conclave.db', 'conclave.db-wal']) {
+    try {
+      bytes += statSync(path.join(dataDir, name)).size;
+    } catch {
+      // not there (yet)
+    }
+  }
+  return bytes;
 }
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -119,6 +136,15 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
     },
   );
   sequencer.onAnnounced = (count, head) => metrics.announced(count, head);
+  let driftWarned = 0;
+  sequencer.onCutDrift = (driftMs) => {
+    metrics.cutDrift(driftMs);
+    // A log whose clock runs far from this host's moves chain time: say so, once a minute.
+    if (Math.abs(driftMs) > MAX_CUT_DRIFT_MS && Date.now() - driftWarned > 60_000) {
+      driftWarned = Date.now();
+      log?.('warn', "the ordering log's clock is far from this host's", { driftMs });
+    }
+  };
   const services: Services = {
     enclave,
     chainId: init.chainId,
@@ -136,7 +162,12 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
     observer: metrics,
     operations: { ready: () => ready, metrics: () => metrics.render() },
   });
-  metrics.watchConnections({ httpConnections: () => server.httpConnections(), wsConnections: () => server.connections() });
+  metrics.watch({
+    httpConnections: () => server.httpConnections(),
+    wsConnections: () => server.connections(),
+    pendingTransactions: () => sequencer.pending,
+    ledgerBytes: () => ledgerBytes(opts.dataDir),
+  });
   sequencer.start();
 
   function close(): Promise<void> {

@@ -110,12 +110,16 @@ describe('operator endpoints', () => {
       'conclave_limits_hit_total',
       'conclave_http_connections',
       'conclave_ws_connections',
+      'conclave_pool_pending_transactions',
+      'conclave_ledger_bytes',
+      'conclave_cut_clock_drift_seconds',
       'process_cpu_user_seconds_total',
       'nodejs_heap_size_used_bytes',
     ]) {
       assert.ok(before.has(name), `${name} missing`);
     }
     assert.ok(value(before, 'conclave_http_connections') >= 1);
+    assert.ok(value(before, 'conclave_ledger_bytes') > 0, 'the ledger has a size');
 
     const provider = new JsonRpcProvider(node.url, 31337, { staticNetwork: true, cacheTimeout: -1, pollingInterval: 20, batchMaxCount: 1 });
     const wallet = new Wallet(DEV_KEY_0, provider);
@@ -139,6 +143,8 @@ describe('operator endpoints', () => {
     assert.equal(moved('conclave_transactions_refused_total'), 1);
     assert.ok(moved('conclave_blocks_announced_total') >= 2);
     assert.equal(value(now, 'conclave_head_block_number'), head);
+    assert.equal(value(now, 'conclave_pool_pending_transactions'), 0, 'every transaction is in a block');
+    assert.ok(Math.abs(value(now, 'conclave_cut_clock_drift_seconds')) < 15, 'the embedded log keeps the wall clock');
     assert.equal(moved('conclave_limits_hit_total'), 1);
     assert.equal(moved('conclave_rpc_requests_total{method="eth_sendRawTransaction",code="ok"}'), 2);
     assert.equal(moved(`conclave_rpc_requests_total{method="eth_sendRawTransaction",code="${refused.error!.code}"}`), 1);
