@@ -7,26 +7,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ethers } from 'ethers';
 import { loadArtifact } from '../../contracts/artifacts.ts';
+import { call, ETH, erc20, fresh, GWEI, hex, sign, tokenBalance, waitReceipt, type Json } from '../helpers/chainCalls.ts';
 import { rpc, spawnNode, tempHome, type NodeProcess } from '../helpers/node.ts';
 
-const CHAIN_ID = 31337;
-const GWEI = 10n ** 9n;
-const ETH = 10n ** 18n;
 const MNEMONIC = 'test test test test test test test test test test test junk';
 const token = loadArtifact('ConclaveToken');
-const erc20 = new ethers.Interface(token.abi as ethers.InterfaceAbi);
-
-type Json = Record<string, any>;
 
 /** Dev account i of the standard test mnemonic (public keys, funded at genesis). */
 function devWallet(i: number): ethers.HDNodeWallet {
   return ethers.HDNodeWallet.fromMnemonic(ethers.Mnemonic.fromPhrase(MNEMONIC), `m/44'/60'/0'/0/${i}`);
-}
-
-async function call(url: string, method: string, params: unknown[] = []): Promise<any> {
-  const res = await rpc(url, method, params);
-  if (res.error) throw new Error(`${method} failed: ${res.error.message}`);
-  return res.result;
 }
 
 /** Many calls of one method in JSON-RPC batches; results in the order of `params`. */
@@ -45,40 +34,7 @@ async function callMany(url: string, method: string, params: unknown[][], batch 
   return out;
 }
 
-/** Signs an EIP-1559 transaction with an explicit nonce (no provider round trips). */
-function sign(wallet: ethers.BaseWallet, nonce: number, tx: { to?: string; value?: bigint; data?: string; gasLimit?: bigint }): Promise<string> {
-  return wallet.signTransaction({
-    type: 2,
-    chainId: CHAIN_ID,
-    nonce,
-    to: tx.to ?? null,
-    value: tx.value ?? 0n,
-    data: tx.data ?? '0x',
-    gasLimit: tx.gasLimit ?? 21_000n,
-    maxFeePerGas: 20n * GWEI,
-    maxPriorityFeePerGas: GWEI,
-  });
-}
-
-async function waitReceipt(url: string, hash: string, timeoutMs = 60_000, pollMs = 20): Promise<Json> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const r = await call(url, 'eth_getTransactionReceipt', [hash]);
-    if (r) return r;
-    if (Date.now() > deadline) throw new Error(`no receipt for ${hash} after ${timeoutMs} ms`);
-    await sleep(pollMs);
-  }
-}
-
 const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
-const hex = (n: number | bigint) => '0x' + n.toString(16);
-const fresh = () => ethers.Wallet.createRandom().address.toLowerCase();
-
-async function tokenBalance(url: string, tokenAddress: string, holder: string, block: string = 'latest'): Promise<bigint> {
-  const out = await call(url, 'eth_call', [{ to: tokenAddress, data: erc20.encodeFunctionData('balanceOf', [holder]) }, block]);
-  if (out === '0x') throw new Error(`no contract at ${tokenAddress} at block ${block}`);
-  return BigInt(out);
-}
 
 const RECOVERED = /Recovered:\s+head block (\d+) \(snapshot (\d+|none), (\d+) blocks replayed\)/;
 

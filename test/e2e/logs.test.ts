@@ -94,9 +94,10 @@ function assertNothingLeaked(output: string, raw: string): void {
   assert.doesNotMatch(output, /\/s\//, 'a session path in the output');
 }
 
-test('--log-level debug: failed requests are JSON lines with method, code and duration; parameters, tokens and raw transactions never', { timeout: 120_000 }, async () => {
+/** Starts a node with `args` and `env`, exercises it, stops it: its output, and the raw transaction it mined. */
+async function exercisedNode(args: string[], env: Record<string, string> = {}): Promise<{ output: string; raw: string }> {
   const home = tempHome();
-  const node = await spawnNode(['--data', home.dataDir, '--platform-secret-file', home.secretFile, '--log-level', 'debug']);
+  const node = await spawnNode(['--data', home.dataDir, '--platform-secret-file', home.secretFile, ...args], env);
   let raw: string;
   try {
     raw = await exercise(node);
@@ -104,7 +105,11 @@ test('--log-level debug: failed requests are JSON lines with method, code and du
     assert.equal(await node.kill('SIGTERM'), 0, node.output());
     home.cleanup();
   }
-  const output = node.output();
+  return { output: node.output(), raw };
+}
+
+test('--log-level debug: failed requests are JSON lines with method, code and duration; parameters, tokens and raw transactions never', { timeout: 120_000 }, async () => {
+  const { output, raw } = await exercisedNode(['--log-level', 'debug']);
   // The banner stays plain text, as tests and people read it.
   assert.match(output, /^Listening on http:\/\/127\.0\.0\.1:\d+\/ \(HTTP\) and ws:\/\/127\.0\.0\.1:\d+\/ \(WebSocket\)$/m);
   assert.match(output, /^Available Accounts$/m);
@@ -131,16 +136,7 @@ test('--log-level debug: failed requests are JSON lines with method, code and du
 });
 
 test('--log-level error writes no info or debug line; the banner is still printed', { timeout: 120_000 }, async () => {
-  const home = tempHome();
-  const node = await spawnNode(['--data', home.dataDir, '--platform-secret-file', home.secretFile], { CONCLAVE_LOG_LEVEL: 'error' });
-  let raw: string;
-  try {
-    raw = await exercise(node);
-  } finally {
-    assert.equal(await node.kill('SIGTERM'), 0, node.output());
-    home.cleanup();
-  }
-  const output = node.output();
+  const { output, raw } = await exercisedNode([], { CONCLAVE_LOG_LEVEL: 'error' });
   assert.match(output, /^Listening on /m);
   assertNothingLeaked(output, raw);
   assert.deepEqual(
