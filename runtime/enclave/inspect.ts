@@ -1,7 +1,7 @@
 import type { Common } from '@ethereumjs/common';
 import { RLP } from '@ethereumjs/rlp';
 import { createTxFromRLP, type TypedTransaction } from '@ethereumjs/tx';
-import { bigIntMax, bytesToBigInt, bytesToHex, equalsBytes } from '@ethereumjs/util';
+import { Address, bigIntMax, bytesToBigInt, bytesToHex, equalsBytes } from '@ethereumjs/util';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { keccak256 } from '../crypto/ethCrypto.ts';
 import { EnclaveFailure, invalidInput } from './EnclaveFailure.ts';
@@ -111,12 +111,17 @@ export function unsealEnvelope(envelope: Uint8Array, envelopeKey: Uint8Array): U
 export function decodeEnvelope(plain: Uint8Array, common: Common): { tx: TypedTransaction; sender: string; hash: string; raw: Uint8Array } {
   const publicKey = plain.subarray(0, 64);
   const raw = plain.subarray(64);
-  const tx = createTxFromRLP(raw, { common });
-  // ethereumjs's own slots for the recovered key and the hash (the tx object is frozen,
-  // its cache is not); admission checked that `raw` is the canonical encoding.
+  // Not frozen, so the sender's address can be given: ethereumjs derives it from the
+  // key (a keccak) each of the several times runTx asks.
+  const tx = createTxFromRLP(raw, { common, freeze: false });
+  // ethereumjs's own slots for the recovered key and the hash; admission checked that
+  // `raw` is the canonical encoding.
   tx.cache.senderPubKey = publicKey;
   tx.cache.hash = keccak256(raw);
-  return { tx, sender: addressOf(publicKey), hash: bytesToHex(tx.cache.hash), raw };
+  const senderBytes = keccak256(publicKey).subarray(12);
+  const senderAddress = new Address(senderBytes);
+  tx.getSenderAddress = () => senderAddress;
+  return { tx, sender: bytesToHex(senderBytes), hash: bytesToHex(tx.cache.hash), raw };
 }
 
 function seal(key: Uint8Array, publicKey: Uint8Array, raw: Uint8Array): Uint8Array {
