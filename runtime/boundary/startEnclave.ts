@@ -89,7 +89,8 @@ export function startEnclave(): EnclaveHandle {
     waiting.clear();
   };
   worker.on('error', (err) => {
-    console.error(`enclave worker failed: ${err.message}`);
+    // An uncaught error's message may quote enclave data: its kind only.
+    console.error(`enclave worker failed: ${err.name}`);
     failAll('enclave stopped');
   });
   worker.on('exit', () => failAll('enclave stopped'));

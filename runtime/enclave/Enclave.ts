@@ -265,7 +265,8 @@ export class Enclave {
         subscriptions.admitted(hashes);
       },
       onFailure: (err) => {
-        console.error(`enclave: admission thread failed: ${err.message}`);
+        // Its message may quote what it was admitting: toEnclaveError logs where, not what.
+        console.error(`enclave: admission thread failed: ${toEnclaveError(err).message}`);
         this.options.onFailure?.(err);
       },
     });
