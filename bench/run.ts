@@ -609,7 +609,7 @@ async function main(): Promise<void> {
   }
   const header = `Conclave bench, ${info.date}\nmachine: ${info.cores} cores, ${info.cpu}, ${info.memoryGiB} GiB RAM, Node ${info.node}, ${info.platform} ${info.kernel}\ncommand: npm run bench -- ${process.argv.slice(2).join(' ')}`.trimEnd();
   const legend =
-    'ours/peer: Conclave\'s figure divided by the peer\'s (↓: lower is better). hardhat: `hardhat node`, automine; anvil: --block-time 1 --gas-limit 300000000; vm: in-process @ethereumjs/vm runTx loop (default state manager and crypto; no RPC, blocks, roots or disk).';
+    'ours/peer: Conclave\'s figure divided by the peer\'s (↓: lower is better). hardhat: `hardhat node`, automine, loggingEnabled: false; anvil: --block-time 1 --gas-limit 300000000 --quiet; vm: in-process @ethereumjs/vm runTx loop (default state manager and crypto; no RPC, blocks, roots or disk).';
   const file = writeResults(
     {
       machine: info,
