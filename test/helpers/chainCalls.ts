@@ -56,3 +56,8 @@ export async function tokenBalance(url: string, tokenAddress: string, holder: st
   if (out === '0x') throw new Error(`no contract at ${tokenAddress} at block ${block}`);
   return BigInt(out);
 }
+
+/** eth_sendRawTransaction; resolves with the hash. */
+export async function send(url: string, raw: string): Promise<string> {
+  return call(url, 'eth_sendRawTransaction', [raw]);
+}
