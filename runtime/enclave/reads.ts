@@ -30,6 +30,8 @@ export interface PoolReads {
 /** The tip suggested to clients and used when eth_sendTransaction names none (1 gwei, as Anvil and Hardhat). */
 export const DEFAULT_PRIORITY_FEE = 1_000_000_000n;
 const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000';
+/** Context blocks kept for calls (see Reads.contextBlock). */
+const CONTEXT_BLOCKS = 8;
 
 /** What reads need to decide for each caller. */
 export interface ReadPolicy {
@@ -49,6 +51,8 @@ export interface ReadPolicy {
  * is bounded by the enclave's limits.
  */
 export class Reads {
+  private readonly contextBlocks = new Map<string, Block>();
+
   constructor(
     private readonly chain: Chain,
     private readonly pool: PoolReads,
@@ -320,19 +324,32 @@ export class Reads {
     return result;
   }
 
+  /**
+   * The block a call runs in. Built once per block and kind of call (blocks are frozen
+   * and runs only read them), keyed by hash: a number could name another block later.
+   */
   private contextBlock(seq: number, request: CallRequest): Block {
-    const header = this.chain.stored(seq).block.header;
+    const stored = this.chain.stored(seq);
     const priced = request.gasPrice !== undefined || request.maxFeePerGas !== undefined;
-    return createBlock(
-      {
-        header: {
-          ...header.toJSON(),
-          // As geth: a call that names no fee runs with a zero base fee, so it needs no funds for gas.
-          baseFeePerGas: priced ? header.baseFeePerGas : 0n,
-        } as never,
-      },
-      { common: this.chain.common },
-    );
+    const key = priced ? stored.hash + ' priced' : stored.hash;
+    let block = this.contextBlocks.get(key);
+    if (block === undefined) {
+      const header = stored.block.header;
+      block = createBlock(
+        {
+          header: {
+            ...header.toJSON(),
+            // As geth: a call that names no fee runs with a zero base fee, so it needs no funds for gas.
+            baseFeePerGas: priced ? header.baseFeePerGas : 0n,
+          } as never,
+        },
+        { common: this.chain.common },
+      );
+      // Calls go mostly to the head: a few recent blocks are enough (oldest out first).
+      if (this.contextBlocks.size >= CONTEXT_BLOCKS) this.contextBlocks.delete(this.contextBlocks.keys().next().value!);
+      this.contextBlocks.set(key, block);
+    }
+    return block;
   }
 
   private buildCallTx(request: CallRequest, gasLimit: bigint, block: Block): TypedTransaction {

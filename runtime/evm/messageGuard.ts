@@ -38,6 +38,11 @@ export const NOT_PERMITTED_REVERT = Uint8Array.from(
 
 let installed = false;
 
+/** Whether the guard is installed (code that replaces `runInterpreter` must come before it). */
+export function messageGuardInstalled(): boolean {
+  return installed;
+}
+
 type Message = { to?: { toString(): string }; caller: { toString(): string }; gasLimit: bigint; isCreate?: boolean };
 type RunInterpreter = (this: EVM & GuardedEvm, message: Message, opts?: unknown) => Promise<unknown>;
 

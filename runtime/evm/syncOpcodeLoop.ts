@@ -1,4 +1,5 @@
 import type { BudgetedEvm } from './ExecutionBudget.ts';
+import { installLeanFrames } from './leanFrames.ts';
 
 type OpInfo = { code: number; feeBigInt: bigint; dynamicGas: boolean; isAsync: boolean; isInvalid: boolean };
 type OpEntry = { opcodeInfo: OpInfo; opHandler: (runState: RunState, common: unknown) => void };
@@ -39,7 +40,8 @@ const CHECK_EVERY = 4096;
  * unusual (EOF code, a profiler, a step tracer, debug, EIP-7864 code witnesses) runs
  * the original loop. Otherwise this is the original `run`, line for line, plus one
  * thing: every few thousand opcodes (across nested frames) a read's execution budget
- * is checked, so a looping eth_call ends at its deadline and yields meanwhile.
+ * is checked, so a looping eth_call ends at its deadline and yields meanwhile. The
+ * frames around the loop (`_executeCall`, `runInterpreter`) come with it: see leanFrames.
  *
  * The Interpreter class is internal to @ethereumjs/evm (not in its exports map), so it
  * is reached through the module files that the EVM itself loads.
@@ -47,6 +49,8 @@ const CHECK_EVERY = 4096;
 export async function installSyncOpcodeLoop(): Promise<void> {
   if (installed) return;
   installed = true;
+  // The frames around the loop, built without slow object spreads.
+  await installLeanFrames();
   const base = import.meta.resolve('@ethereumjs/evm');
   const { Interpreter } = (await import(new URL('./interpreter.js', base).href)) as { Interpreter: { prototype: { run: Run } } };
   const { EVMError, EVMErrorTypeString } = (await import(new URL('./errors.js', base).href)) as {
