@@ -111,8 +111,9 @@ export function unsealEnvelope(envelope: Uint8Array, envelopeKey: Uint8Array): U
 export function decodeEnvelope(plain: Uint8Array, common: Common): { tx: TypedTransaction; sender: string; hash: string; raw: Uint8Array } {
   const publicKey = plain.subarray(0, 64);
   const raw = plain.subarray(64);
-  // Not frozen, so the sender's address can be given: ethereumjs derives it from the
-  // key (a keccak) each of the several times runTx asks.
+  // Frozen only once the sender's address is given (ethereumjs derives it from the key,
+  // a keccak, each of the several times runTx asks): ethereumjs caches the hash of a
+  // frozen transaction only, and recomputes it on every call otherwise.
   const tx = createTxFromRLP(raw, { common, freeze: false });
   // ethereumjs's own slots for the recovered key and the hash; admission checked that
   // `raw` is the canonical encoding.
@@ -121,6 +122,7 @@ export function decodeEnvelope(plain: Uint8Array, common: Common): { tx: TypedTr
   const senderBytes = keccak256(publicKey).subarray(12);
   const senderAddress = new Address(senderBytes);
   tx.getSenderAddress = () => senderAddress;
+  Object.freeze(tx);
   return { tx, sender: bytesToHex(senderBytes), hash: bytesToHex(tx.cache.hash), raw };
 }
 
