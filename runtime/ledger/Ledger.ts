@@ -621,7 +621,7 @@ export class Ledger {
     const payload = unseal(this.#snapshotKey, snapshotAad(row.seq, this.#hashOf(row.seq)), row.body);
     if (!payload) {
       throw new LedgerCorruptError(
-        `snapshot of ledger entry ${row.seq} failed authentication (tampered, or made from another entry ${row.seq}: another copy of this data directory)`,
+        `snapshot of ledger entry ${row.seq} failed authentication: it was altered, moved from another entry, or made from another copy of this data directory`,
         row.seq,
         'snapshot',
       );

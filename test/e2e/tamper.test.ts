@@ -157,7 +157,7 @@ test('a tampered ledger, an unknown FORMAT, another chain id or another platform
       }
     })();
     withDb((db) => setBody(db, 'snapshots', headNumber, snap3));
-    await assertRefused(args, new RegExp(`snapshot of ledger entry ${headNumber} failed authentication \\(tampered, or made from another entry`), 'snapshot from another entry');
+    await assertRefused(args, new RegExp(`snapshot of ledger entry ${headNumber} failed authentication: it was altered, moved from another entry, or made from another copy`), 'snapshot from another entry');
     withDb((db) => setBody(db, 'snapshots', headNumber, snap));
 
     // --- a cut back to the older copy that leaves a newer trace: a snapshot, an index row
