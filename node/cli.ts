@@ -97,6 +97,11 @@ const start = program
       .argParser(list)
       .env('CONCLAVE_SESSION_DOMAINS'),
   )
+  .addOption(
+    new Option('--client-version <string>', 'what web3_clientVersion answers (default: anvil/v1.0.0 (Conclave/v...) on the dev network, Conclave/v... on a consortium one)').env(
+      'CONCLAVE_CLIENT_VERSION',
+    ),
+  )
   .addOption(new Option('--reset', "remove the node's files from the data directory first").default(false).env('CONCLAVE_RESET'))
   .addOption(
     new Option('--platform-secret-file <file>', 'simulated platform secret (default ~/.conclave/platform-secret)').env(
@@ -172,6 +177,7 @@ type StartOptions = {
   gasLimit: number;
   genesis?: string;
   sessionDomains: string[];
+  clientVersion?: string;
   reset: boolean | string;
   platformSecretFile?: string;
   logLevel: LogLevelName;
@@ -198,6 +204,7 @@ start.action(async (o: StartOptions) => {
         chainId: genesis?.chainId ?? BigInt(o.chainId),
         ...(genesis ? { network: genesis.network } : {}),
         sessionDomains: o.sessionDomains,
+        ...(o.clientVersion !== undefined ? { clientVersion: o.clientVersion } : {}),
         blockTime: o.blockTime,
         // A consensus parameter pinned at genesis: passed only when given, so a restart
         // without --gas-limit keeps the chain's own, and a different one is refused.

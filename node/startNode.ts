@@ -38,6 +38,8 @@ export interface NodeOptions {
   sessionDomains?: string[];
   /** A consortium network's genesis (from `--genesis FILE`); absent: the open dev network. */
   network?: NetworkGenesis;
+  /** What web3_clientVersion answers; absent: defaultClientVersion. */
+  clientVersion?: string;
   /** The ordering log (default: the embedded single-node log). */
   orderingLog?: OrderingLog;
   log?: Logger;
@@ -77,6 +79,23 @@ function ledgerBytes(dataDir: string): number {
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 export const VERSION = pkg.version;
+
+/**
+ * The Anvil release whose dev methods the dev network answers. Test tooling recognises a
+ * dev node by the start of web3_clientVersion (hardhat-network-helpers: `hardhatnetwork`,
+ * `anvil` or `zksync`, case-insensitive) and some parse Anvil's `anvil/v<semver>`.
+ */
+const ANVIL_COMPATIBLE = 'anvil/v1.0.0';
+
+/**
+ * web3_clientVersion by default. The dev network leads with Anvil's form, so Hardhat's
+ * network helpers (loadFixture, time, mine) accept it, and names Conclave after it; a
+ * consortium network names Conclave only: it has no dev methods.
+ */
+export function defaultClientVersion(devNetwork: boolean): string {
+  const conclave = `Conclave/v${VERSION}/${process.platform}-${process.arch}/node${process.versions.node}`;
+  return devNetwork ? `${ANVIL_COMPATIBLE} (${conclave})` : conclave;
+}
 
 /**
  * Starts a node: the enclave worker, the ordering log and sequencer, the JSON-RPC server.
@@ -148,7 +167,7 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
   const services: Services = {
     enclave,
     chainId: init.chainId,
-    clientVersion: `Conclave/v${VERSION}/${process.platform}-${process.arch}/node${process.versions.node}`,
+    clientVersion: opts.clientVersion ?? defaultClientVersion(opts.network === undefined),
     order: (admitted) => sequencer.submit(admitted),
     subscriptions: new Subscriptions(enclave),
   };

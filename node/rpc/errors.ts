@@ -143,12 +143,28 @@ export class NotPermittedError extends RpcError {
 }
 
 const ERROR_STRING_SELECTOR = '08c379a0'; // bytes4(keccak256("Error(string)"))
+const PANIC_SELECTOR = '4e487b71'; // bytes4(keccak256("Panic(uint256)"))
+
+/** geth's words for Solidity's panic codes (accounts/abi panicReasons). */
+const PANIC_REASONS: ReadonlyMap<bigint, string> = new Map([
+  [0x00n, 'generic panic'],
+  [0x01n, 'assert(false)'],
+  [0x11n, 'arithmetic underflow or overflow'],
+  [0x12n, 'division or modulo by zero'],
+  [0x21n, 'enum overflow'],
+  [0x22n, 'invalid encoded storage byte array accessed'],
+  [0x31n, 'out-of-bounds array access; popping on an empty array'],
+  [0x32n, 'out-of-bounds access of an array or bytesN'],
+  [0x41n, 'out of memory'],
+  [0x51n, 'uninitialized function'],
+]);
 
 /**
  * Code 3, as geth answers a reverted eth_call / eth_estimateGas: `data` carries the
  * revert bytes so that clients (ethers, viem) can decode custom errors themselves.
- * Without an explicit `reason`, a Solidity `Error(string)` payload is decoded for the
- * message, as geth does.
+ * Without an explicit `reason`, the message reads the data: the string of
+ * `Error(string)` and the meaning of a `Panic(uint256)` code, as geth; any other selector
+ * as Anvil names an error it has no ABI for, `custom error 0x<selector>: <arguments>`.
  */
 export class ExecutionRevertedError extends RpcError {
   static readonly code = 3;
@@ -156,7 +172,7 @@ export class ExecutionRevertedError extends RpcError {
 
   constructor(revertData: Uint8Array | string = '0x', reason?: string) {
     const hex = typeof revertData === 'string' ? revertData.toLowerCase() : bytesToHex(revertData);
-    const why = reason ?? decodeErrorString(hex);
+    const why = reason ?? revertReason(hex);
     super(ExecutionRevertedError.code, why === undefined ? 'execution reverted' : `execution reverted: ${why}`, hex);
   }
 }
@@ -231,6 +247,20 @@ function fromEnclave(e: EnclaveError): RpcError {
 
 function bytesToHex(bytes: Uint8Array): string {
   return '0x' + Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+}
+
+/** What revert data says, for the message; undefined for none, or for a malformed Error or Panic. */
+function revertReason(hex: string): string | undefined {
+  if (hex.length < 10 || !/^0x[0-9a-f]*$/.test(hex)) return undefined;
+  const selector = hex.slice(2, 10);
+  if (selector === ERROR_STRING_SELECTOR) return decodeErrorString(hex);
+  if (selector === PANIC_SELECTOR) {
+    if (hex.length < 10 + 64) return undefined;
+    const code = BigInt('0x' + hex.slice(10, 74));
+    return PANIC_REASONS.get(code) ?? `unknown panic code: 0x${code.toString(16)}`;
+  }
+  const args = hex.slice(10);
+  return args === '' ? `custom error 0x${selector}` : `custom error 0x${selector}: ${args}`;
 }
 
 /** Decodes abi.encode(string) after the Error(string) selector; undefined if malformed. */

@@ -116,6 +116,16 @@ export function parseUint64(v: unknown, name: string): bigint {
   return BigInt(v as string);
 }
 
+/**
+ * A count geth types as `math.HexOrDecimal64` (eth_feeHistory's blockCount): a hex
+ * quantity, or a JSON number, which cast and other tools send.
+ */
+export function parseUint64OrNumber(v: unknown, name: string): bigint {
+  if (typeof v !== 'number') return parseUint64(v, name);
+  if (!Number.isSafeInteger(v) || v < 0) fail(name, 'non-negative integer or hex quantity expected');
+  return BigInt(v);
+}
+
 /** A storage slot: up to 32 bytes of hex, leading zeros allowed (`0x`, `0x01`, a full 32-byte word). */
 export function parseStorageSlot(v: unknown, name: string): bigint {
   if (typeof v !== 'string' || !SLOT_RE.test(v)) fail(name, 'hex string of at most 32 bytes expected');

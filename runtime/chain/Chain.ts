@@ -39,6 +39,7 @@ import { isPublicLog } from '../policy/decide.ts';
 import type { PolicyBook } from '../policy/PolicyBook.ts';
 import type { Policy } from '../policy/Policy.ts';
 import { StateGuard } from '../policy/StateGuard.ts';
+import { runSystemCalls } from './systemCalls.ts';
 
 /** A transaction taken from the ordering log, with the sender recovered at submission. */
 export interface QueuedTx {
@@ -348,6 +349,10 @@ export class Chain {
    * executable and the cut does not ask for empty blocks.
    */
   async buildBlock(timestampMs: number, allowEmpty: boolean): Promise<BlockEvent | undefined> {
+    if (this.queue.length === 0 && !allowEmpty) {
+      this.unexamined = false;
+      return undefined;
+    }
     const parent = this.tipBlock.header;
     const timestamp = blockTimestamp(timestampMs, parent.timestamp);
     const headerData = {
@@ -366,6 +371,10 @@ export class Chain {
       requestsHash: EMPTY_REQUESTS_HASH,
     };
     const context = createBlock({ header: headerData }, { common: this.common });
+    // The system calls run first; if the block turns out empty and the cut does not ask
+    // for empty blocks, it is not built and they are undone with it.
+    await this.stateManager.checkpoint();
+    await runSystemCalls(this.vm, context);
     const included: QueuedTx[] = [];
     const receipts: StoredReceipt[] = [];
     const encodedReceipts: Uint8Array[] = [];
@@ -465,7 +474,11 @@ export class Chain {
     }
     this.queue = rest;
     this.unexamined = full;
-    if (included.length === 0 && !allowEmpty) return undefined;
+    if (included.length === 0 && !allowEmpty) {
+      await this.stateManager.revert();
+      return undefined;
+    }
+    await this.stateManager.commit();
 
     const transactions = included.map((q) => q.tx);
     const policies = this.blockPolicies(transactions, receipts);

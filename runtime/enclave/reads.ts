@@ -1,11 +1,12 @@
 import { createBlock, type Block } from '@ethereumjs/block';
 import { createTx, type TypedTransaction } from '@ethereumjs/tx';
-import { EthereumJSError, bigIntToHex, bytesToHex, createAddressFromString, hexToBytes, KECCAK256_NULL_S, setLengthLeft, bigIntToBytes } from '@ethereumjs/util';
+import { EthereumJSError, bigIntToHex, bytesToHex, createAddressFromString, hexToBytes, KECCAK256_NULL_S, setLengthLeft, bigIntToBytes, toChecksumAddress } from '@ethereumjs/util';
 import type { RunTxResult } from '@ethereumjs/vm';
 import type { EnclaveLimits } from '../boundary/limits.ts';
 import type { BlockRef, CallRequest, LogFilter, Query } from '../boundary/messages.ts';
 import type { Chain, StoredBlock } from '../chain/Chain.ts';
-import { formatLog, formatReceipt, formatReceipts, formatTransaction } from '../chain/format.ts';
+import { formatBlock, formatLog, formatReceipt, formatReceipts, formatTransaction } from '../chain/format.ts';
+import { pendingBlock } from '../chain/pendingBlock.ts';
 import { ExecutionAborted, ExecutionBudget } from '../evm/ExecutionBudget.ts';
 import { PrecompileCapExceeded } from '../evm/precompiles.ts';
 import type { StateReader } from '../state/types.ts';
@@ -97,6 +98,7 @@ export class Reads {
       case 'estimateGas':
         return this.estimateGas(query.request, query.block, who);
       case 'block': {
+        if (query.block === 'pending') return this.pendingJson(query.fullTransactions);
         const seq = this.resolve(query.block, false);
         if (seq === undefined) return null;
         const json = this.chain.blockJson(seq, query.fullTransactions);
@@ -107,12 +109,14 @@ export class Reads {
         return { ...json, transactions: (json.transactions as Record<string, unknown>[]).map((tx, i) => disclosure.transaction(tx, disclosure.seesInput(who, stored, i))) };
       }
       case 'blockTxCount': {
+        if (query.block === 'pending') return 0n;
         const seq = this.resolve(query.block, false);
         return seq === undefined ? null : BigInt(this.chain.stored(seq).block.transactions.length);
       }
       case 'transaction':
         return this.transaction(query.hash, who);
       case 'transactionByBlockAndIndex': {
+        if (query.block === 'pending') return null;
         const seq = this.resolve(query.block, false);
         if (seq === undefined) return null;
         const s = this.chain.stored(seq);
@@ -124,6 +128,7 @@ export class Reads {
       case 'receipt':
         return this.receipt(query.hash, who);
       case 'blockReceipts': {
+        if (query.block === 'pending') return [];
         const seq = this.resolve(query.block, false);
         if (seq === undefined) return null;
         const s = this.chain.stored(seq);
@@ -143,7 +148,26 @@ export class Reads {
     }
   }
 
-  /** A block reference as a block number; undefined if there is no such block. */
+  /**
+   * The block `pending` names: the next one on the latest durable block, with no
+   * transactions. Its state is the latest block's; a sender's pending nonce counts its
+   * transactions in the pool (see 'nonce').
+   */
+  private nextBlock(parent: Block = this.chain.head): Block {
+    return pendingBlock(parent, this.chain.blockGasLimit, this.chain.common, Date.now());
+  }
+
+  /** The pending block as eth_getBlockByNumber answers it: no hash or nonce yet, as geth and Hardhat. */
+  private pendingJson(fullTransactions: boolean): Record<string, unknown> {
+    const block = this.nextBlock();
+    return { ...formatBlock(block, [], fullTransactions, block.serialize().length), hash: null, nonce: null };
+  }
+
+  /**
+   * A block reference as a block number; undefined if there is no such block. `safe` and
+   * `finalized` are the latest: a block is final once durable. State reads at `pending`
+   * see the latest block's state, which is the pending block's while it holds nothing.
+   */
   resolve(ref: BlockRef, required = true): number | undefined {
     const head = this.chain.headNumber;
     let seq: number | undefined;
@@ -301,23 +325,28 @@ export class Reads {
     const n = Math.max(0, Math.min(count, last + 1));
     const first = last - n + 1;
     const baseFees: string[] = [];
+    const blobBaseFees: string[] = [];
     const ratios: number[] = [];
     const rewards: string[][] = [];
     for (let seq = first; seq <= last; seq++) {
       const { block, receipts } = this.chain.stored(seq);
       const h = block.header;
       baseFees.push(bigIntToHex(h.baseFeePerGas ?? 0n));
+      // EIP-4844: never below MIN_BASE_FEE_PER_BLOB_GAS (1 wei), whatever the excess blob gas.
+      blobBaseFees.push(bigIntToHex(h.getBlobGasPrice()));
       ratios.push(Number(h.gasUsed) / Number(h.gasLimit));
       if (percentiles.length) rewards.push(rewardPercentiles(block, receipts.map((r) => r.gasUsed), percentiles));
       // Blocks beyond the cache are decrypted and decoded: yield between them, within the budget.
       await budget.tick();
     }
-    baseFees.push(bigIntToHex(n ? this.chain.stored(last).block.header.calcNextBaseFee() : 0n));
+    const next = n ? this.chain.stored(last).block.header : undefined;
+    baseFees.push(bigIntToHex(next ? next.calcNextBaseFee() : 0n));
+    blobBaseFees.push(bigIntToHex(next ? next.calcNextBlobGasPrice(this.chain.common) : 0n));
     const result: Record<string, unknown> = {
       oldestBlock: bigIntToHex(BigInt(n ? first : last)),
       baseFeePerGas: baseFees,
       gasUsedRatio: ratios,
-      baseFeePerBlobGas: baseFees.map(() => '0x0'),
+      baseFeePerBlobGas: blobBaseFees,
       blobGasUsedRatio: ratios.map(() => 0),
     };
     if (percentiles.length) result.reward = rewards;
@@ -325,16 +354,18 @@ export class Reads {
   }
 
   /**
-   * The block a call runs in. Built once per block and kind of call (blocks are frozen
-   * and runs only read them), keyed by hash: a number could name another block later.
+   * The block a call runs in: block `seq`, or with `pending` the one that would follow
+   * it. Built once per block and kind of call (blocks are frozen and runs only read
+   * them), keyed by hash: a number could name another block later.
    */
-  private contextBlock(seq: number, request: CallRequest): Block {
+  private contextBlock(seq: number, request: CallRequest, pending: boolean): Block {
     const stored = this.chain.stored(seq);
     const priced = request.gasPrice !== undefined || request.maxFeePerGas !== undefined;
-    const key = priced ? stored.hash + ' priced' : stored.hash;
-    let block = this.contextBlocks.get(key);
+    // The pending block's time moves with the clock: built per call, never kept.
+    const key = pending ? undefined : priced ? stored.hash + ' priced' : stored.hash;
+    let block = key === undefined ? undefined : this.contextBlocks.get(key);
     if (block === undefined) {
-      const header = stored.block.header;
+      const header = pending ? this.nextBlock(stored.block).header : stored.block.header;
       block = createBlock(
         {
           header: {
@@ -346,6 +377,7 @@ export class Reads {
         { common: this.chain.common },
       );
       // Calls go mostly to the head: a few recent blocks are enough (oldest out first).
+      if (key === undefined) return block;
       if (this.contextBlocks.size >= CONTEXT_BLOCKS) this.contextBlocks.delete(this.contextBlocks.keys().next().value!);
       this.contextBlocks.set(key, block);
     }
@@ -393,7 +425,7 @@ export class Reads {
     asked: CallRequest,
     ref: BlockRef,
     who: Principal,
-    fn: (execute: (gasLimit: bigint) => Promise<RunTxResult>, shown: boolean) => Promise<T>,
+    fn: (execute: (gasLimit: bigint) => Promise<RunTxResult>, shown: boolean, funds: Funds | undefined) => Promise<T>,
   ): Promise<T> {
     const budget = new ExecutionBudget(this.limits.callTimeoutMs);
     return this.calls.run(budget, async (lease: CallLease) => {
@@ -401,14 +433,16 @@ export class Reads {
       const view = await this.chain.stateAt(seq, budget);
       try {
         const { request, principal } = this.caller(asked, who, view.state);
-        const block = this.contextBlock(seq, request);
+        const block = this.contextBlock(seq, request, ref === 'pending');
         const { book, openNetwork } = this.policy;
         // Return data and revert reasons follow the output audience of the contract called.
         const target = request.to?.toLowerCase();
         const targetPolicy = target === undefined ? undefined : book.at(view.state, target);
         const shown =
           target === undefined || decide(principal, target, targetPolicy, 'output', { sender: principal.address }, openNetwork) === 'visible';
+        const funds = fundsOf(request, view.state);
         return await fn(async (gasLimit) => {
+          if (funds) checkFunds(funds, gasLimit);
           let guard: StateGuard | undefined;
           let result: RunTxResult;
           try {
@@ -424,7 +458,7 @@ export class Reads {
           // the whole read: the decision rests on who asks and the policy, both public.
           if (guard?.refused) throw notPermitted();
           return result;
-        }, shown);
+        }, shown, funds);
       } finally {
         view.release();
       }
@@ -465,8 +499,9 @@ export class Reads {
   }
 
   private estimateGas(request: CallRequest, ref: BlockRef, who: Principal): Promise<bigint> {
-    const cap = this.gasFor(request);
-    return this.runCall(request, ref, who, async (execute, shown) => {
+    const asked = this.gasFor(request);
+    return this.runCall(request, ref, who, async (execute, shown, funds) => {
+      const cap = recap(asked, funds);
       const first = await execute(cap);
       if (first.execResult.exceptionError) {
         const e = first.execResult.exceptionError.error;
@@ -502,6 +537,49 @@ export class Reads {
       return hi;
     });
   }
+}
+
+/** What a call's named sender holds and must pay: value plus gas at its fee cap (0 for a call that names no fee). */
+interface Funds {
+  from: string;
+  balance: bigint;
+  value: bigint;
+  feeCap: bigint;
+}
+
+/**
+ * The funds of a call that names its sender, checked as geth does before running it
+ * (calls run with ethereumjs's skipBalance, which would otherwise top the sender up). A
+ * call that names no sender runs as the zero address and is not checked.
+ */
+function fundsOf(request: CallRequest, state: StateReader): Funds | undefined {
+  const from = request.from?.toLowerCase();
+  if (from === undefined || from === ZERO_ADDRESS) return undefined;
+  return {
+    from,
+    balance: state.account(from)?.balance ?? 0n,
+    value: request.value ?? 0n,
+    feeCap: request.gasPrice ?? request.maxFeePerGas ?? 0n,
+  };
+}
+
+/** geth's buyGas check, in its words: `insufficient funds for gas * price + value: address 0x… have X want Y`. */
+function checkFunds(funds: Funds, gasLimit: bigint): void {
+  const want = gasLimit * funds.feeCap + funds.value;
+  if (funds.balance < want) {
+    throw invalidInput(`insufficient funds for gas * price + value: address ${toChecksumAddress(funds.from)} have ${funds.balance} want ${want}`);
+  }
+}
+
+/**
+ * As geth's estimator: with a fee cap, the gas searched is capped by what the balance
+ * left after the value can buy, and a value the balance cannot cover is refused outright.
+ */
+function recap(cap: bigint, funds: Funds | undefined): bigint {
+  if (!funds || funds.feeCap === 0n) return cap;
+  if (funds.value >= funds.balance) throw invalidInput('insufficient funds for transfer');
+  const allowance = (funds.balance - funds.value) / funds.feeCap;
+  return allowance < cap ? allowance : cap;
 }
 
 function rewardPercentiles(block: Block, gasUsed: bigint[], percentiles: number[]): string[] {

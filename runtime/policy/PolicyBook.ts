@@ -1,6 +1,7 @@
 import { bytesToHex, hexToBytes, setLengthLeft } from '@ethereumjs/util';
 import type { StateReader } from '../state/types.ts';
 import { IDENTITY_REGISTRY, POLICY_REGISTRY } from '../system/addresses.ts';
+import { BEACON_ROOTS_ADDRESS, HISTORY_STORAGE_ADDRESS } from '../system/pragueContracts.ts';
 import { bodySlot, DEFAULT_POLICY_SLOT, policyHashSlot, readBytes } from '../system/layout.ts';
 import { MAX_POLICY_BYTES, parsePolicy, parsePolicyBytes, type Policy } from './Policy.ts';
 
@@ -8,8 +9,11 @@ import { MAX_POLICY_BYTES, parsePolicy, parsePolicyBytes, type Policy } from './
 const CACHED_POLICIES = 1024;
 /** Registry slots of contracts' policy hashes kept, by address (a keccak each to compute). */
 const CACHED_SLOTS = 16_384;
-/** The system contracts answer to everyone: no default policy applies to them. */
-const SYSTEM = new Set([IDENTITY_REGISTRY, POLICY_REGISTRY]);
+/**
+ * The system contracts answer to everyone: no default policy applies to them (Prague's
+ * hold block hashes and timestamps, public in every block header).
+ */
+const SYSTEM = new Set([IDENTITY_REGISTRY, POLICY_REGISTRY, BEACON_ROOTS_ADDRESS, HISTORY_STORAGE_ADDRESS]);
 const ZERO_WORD = '0x' + '00'.repeat(32);
 const DEFAULT_SLOT = bytesToHex(DEFAULT_POLICY_SLOT);
 const NOBODY_POLICY = parsePolicy('{"state":[],"input":[],"output":[],"events":{}}');

@@ -89,6 +89,30 @@ describe('viem', () => {
     await node?.stop();
   });
 
+  test("multicall through the pre-deployed Multicall3, with the README's chain definition", async () => {
+    const withMulticall = defineChain({
+      ...chain,
+      contracts: { multicall3: { address: '0xcA11bde05977b3631167028862bE2a173976CA11', blockCreated: 0 } },
+    });
+    const client = createPublicClient({ chain: withMulticall, transport: http(node.url) });
+    const code = await client.getCode({ address: '0xcA11bde05977b3631167028862bE2a173976CA11' });
+    assert.equal(code?.length, 2 + 3808 * 2, 'the canonical runtime code, 3,808 bytes');
+    const results = await client.multicall({
+      contracts: [
+        { address: token, abi: tokenAbi, functionName: 'name' },
+        { address: token, abi: tokenAbi, functionName: 'balanceOf', args: [account.address] },
+        { address: registry, abi: registryAbi, functionName: 'minDeposit' },
+      ],
+    });
+    assert.deepEqual(results.map((r) => r.status), ['success', 'success', 'success']);
+    assert.equal(results[0]!.result, 'Conclave');
+    assert.equal(typeof results[1]!.result, 'bigint');
+    assert.equal(results[2]!.result, MIN_DEPOSIT);
+    // A failing call is reported in place, not thrown (aggregate3 with allowFailure).
+    const [failed] = await client.multicall({ contracts: [{ address: token, abi: tokenAbi, functionName: 'transferFrom', args: [randomAddress(), randomAddress(), 1n] }] });
+    assert.equal(failed!.status, 'failure');
+  });
+
   test('chain id, deployment and readContract', async () => {
     assert.equal(await publicClient.getChainId(), 31337);
     assert.equal(await wsClient.getChainId(), 31337);

@@ -73,6 +73,23 @@ test('ExecutionRevertedError carries revert bytes and decodes Error(string)', ()
 
   // Truncated Error(string): no reason, still code 3 with the raw data.
   assert.equal(new ExecutionRevertedError('0x08c379a000').message, 'execution reverted');
+
+  // Panic(uint256) in geth's words; a code geth does not name, by number.
+  const panic = (code: number) => '0x4e487b71' + code.toString(16).padStart(64, '0');
+  assert.equal(new ExecutionRevertedError(panic(0x11)).message, 'execution reverted: arithmetic underflow or overflow');
+  assert.equal(new ExecutionRevertedError(panic(0x99)).message, 'execution reverted: unknown panic code: 0x99');
+  assert.equal(new ExecutionRevertedError('0x4e487b7100').message, 'execution reverted');
+
+  // Any other selector: a custom error, named as Anvil does, with the full data kept.
+  const withArgs = '0xCAFEBABE' + '00'.repeat(31) + '07';
+  assert.deepEqual(toJsonRpcError(new ExecutionRevertedError(withArgs)), {
+    code: 3,
+    message: `execution reverted: custom error 0xcafebabe: ${'00'.repeat(31)}07`,
+    data: withArgs.toLowerCase(),
+  });
+  assert.equal(new ExecutionRevertedError('0xcafebabe').message, 'execution reverted: custom error 0xcafebabe');
+  // Fewer than 4 bytes name no selector.
+  assert.equal(new ExecutionRevertedError('0xcafe').message, 'execution reverted');
 });
 
 test('unknown errors become a bare -32603 and are logged where they happened, never what they say', () => {

@@ -17,6 +17,8 @@ import { AbiCoder, Interface, keccak256, toUtf8Bytes, toUtf8String } from 'ether
 import { listArtifacts, loadArtifact } from '../../contracts/artifacts.ts';
 import { COMPILER_SETTINGS, compileContracts, compileSources, SYSTEM_CODE, type SolcOutput } from '../../scripts/compile-contracts.ts';
 import { createChainCommon } from '../../runtime/chain/common.ts';
+import { genesisAccounts } from '../../runtime/chain/genesisAccounts.ts';
+import { MULTICALL3_ADDRESS } from '../../runtime/chain/multicall3.ts';
 import { parsePolicy } from '../../runtime/policy/Policy.ts';
 import { checkPolicyInput } from '../../runtime/policy/policyCheck.ts';
 import { JournaledStateManager } from '../../runtime/state/JournaledStateManager.ts';
@@ -382,5 +384,15 @@ describe('ConfidentialERC20', () => {
     assert.ok(out.ok, out.data);
     assert.equal(await erc20(MEMBER, 'allowance', [USER, MEMBER]), 2n);
     assert.equal(await erc20(OUTSIDER, 'balanceOf', [OUTSIDER]), 3n);
+  });
+});
+
+describe('genesis accounts', () => {
+  test('the dev network has Multicall3 at its canonical address with its canonical code; a consortium network does not', () => {
+    const dev = genesisAccounts([]).get(MULTICALL3_ADDRESS);
+    assert.ok(dev?.code);
+    assert.equal(dev.code.length, 3808);
+    assert.equal(keccak256(dev.code), '0xd5c15df687b16f2ff992fc8d767b4216323184a2bbc6ee2f9c398c318e770891');
+    assert.equal(genesisAccounts([], { chainId: 1n, identities: [], alloc: [] } as never).has(MULTICALL3_ADDRESS), false);
   });
 });

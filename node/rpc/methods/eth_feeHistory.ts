@@ -1,5 +1,5 @@
 import { InvalidParamsError } from '../errors.ts';
-import { param, parseBlockTag, parseUint64 } from '../params.ts';
+import { param, parseBlockTag, parseUint64OrNumber } from '../params.ts';
 import { type Services, read } from '../services.ts';
 import type { MethodEntry } from '../types.ts';
 
@@ -11,7 +11,7 @@ export const eth_feeHistory: MethodEntry<Services> = {
   status: 'supported',
   disclosure: 'public',
   handler(params, ctx) {
-    const count = param(params, 0, 'blockCount', parseUint64);
+    const count = param(params, 0, 'blockCount', parseUint64OrNumber);
     const newest = param(params, 1, 'newestBlock', parseBlockTag);
     const percentiles = (params[2] ?? []) as unknown;
     if (!Array.isArray(percentiles) || percentiles.some((p, i) => typeof p !== 'number' || p < 0 || p > 100 || (i > 0 && p < percentiles[i - 1])))

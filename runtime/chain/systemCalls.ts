@@ -1,0 +1,69 @@
+import type { Block } from '@ethereumjs/block';
+import { bigIntToBytes, createAddressFromString, equalsBytes, hexToBytes, setLengthLeft, type Address } from '@ethereumjs/util';
+import type { VM } from '@ethereumjs/vm';
+import {
+  BEACON_ROOTS_ADDRESS,
+  BEACON_ROOTS_CODE,
+  HISTORY_STORAGE_ADDRESS,
+  HISTORY_STORAGE_CODE,
+  SYSTEM_ADDRESS,
+  SYSTEM_RING_LENGTH,
+} from '../system/pragueContracts.ts';
+
+/** The gas a system call may use (EIP-4788, EIP-2935); charged to nobody, outside the block's gas. */
+const SYSTEM_CALL_GAS = 30_000_000n;
+const SYSTEM = createAddressFromString(SYSTEM_ADDRESS);
+const BEACON_ROOTS = createAddressFromString(BEACON_ROOTS_ADDRESS);
+const HISTORY_STORAGE = createAddressFromString(HISTORY_STORAGE_ADDRESS);
+const BEACON_ROOTS_BYTES = hexToBytes(BEACON_ROOTS_CODE as `0x${string}`);
+const HISTORY_STORAGE_BYTES = hexToBytes(HISTORY_STORAGE_CODE as `0x${string}`);
+
+/** A storage write: slot number and value. */
+type Write = [bigint, Uint8Array];
+
+/**
+ * The system calls that start every Prague block, before its transactions, in the
+ * order of the execution specs: EIP-4788 (the beacon roots contract stores the block's
+ * timestamp and its parent beacon block root) then EIP-2935 (the history contract
+ * stores the parent's hash). Each is a call from SYSTEM_ADDRESS into the contract, not
+ * a transaction: no nonce, no fee, no receipt, outside the block's gas; its storage
+ * writes are part of the block's state.
+ *
+ * Conclave has no beacon chain, so every header's parentBeaconBlockRoot is zero; the
+ * call still runs as EIP-4788 requires (the header field is present, so it is stored,
+ * zero or not), and the contract records each block's timestamp so that `get` answers
+ * for it (with the zero root) as on any Prague chain.
+ */
+export async function runSystemCalls(vm: VM, block: Block): Promise<void> {
+  const { timestamp, number, parentHash } = block.header;
+  const root = block.header.parentBeaconBlockRoot!;
+  const index = timestamp % SYSTEM_RING_LENGTH;
+  await systemCall(vm, block, BEACON_ROOTS, root, BEACON_ROOTS_BYTES, [
+    [index, bigIntToBytes(timestamp)],
+    [index + SYSTEM_RING_LENGTH, root],
+  ]);
+  await systemCall(vm, block, HISTORY_STORAGE, parentHash, HISTORY_STORAGE_BYTES, [[(number - 1n) % SYSTEM_RING_LENGTH, parentHash]]);
+  // Transactions' EIP-2200 original values are taken after the system calls.
+  vm.stateManager.originalStorageCache.clear();
+}
+
+/**
+ * One system call. With the canonical code at the address, the call's effect is written
+ * directly: the canonical `set` path (caller is SYSTEM_ADDRESS) does exactly these
+ * SSTOREs and nothing else, and @ethereumjs/vm's runBlock does the same; running the
+ * interpreter would cost ~20x more per block, which a mine of thousands of blocks
+ * feels. Any other code (replaced on a dev network) is run as the EIPs say.
+ */
+async function systemCall(vm: VM, block: Block, to: Address, data: Uint8Array, canonical: Uint8Array, writes: Write[]): Promise<void> {
+  const code = await vm.stateManager.getCode(to);
+  // "If there is no code at the address, the call must fail silently" (both EIPs).
+  if (code.length === 0) return;
+  if (equalsBytes(code, canonical)) {
+    for (const [slot, value] of writes) await vm.stateManager.putStorage(to, setLengthLeft(bigIntToBytes(slot), 32), value);
+    return;
+  }
+  await vm.evm.runCall({ caller: SYSTEM, to, data, gasLimit: SYSTEM_CALL_GAS, block, skipNonceIncrement: true });
+  // The call touched SYSTEM_ADDRESS (a zero-value transfer); EIP-161 removes it again,
+  // as after a transaction, and the warm sets start afresh.
+  await vm.evm.journal.cleanup();
+}
