@@ -2,7 +2,8 @@
  * Answers a newcomer's first day with cast, ethers and viem relies on, as geth and Anvil
  * give them: eth_feeHistory with a JSON-number blockCount and Prague's 1-wei minimum
  * blob base fee, eth_call / eth_estimateGas refusing a value the sender cannot pay, and
- * revert messages that name a custom error's selector while keeping the revert data.
+ * revert messages that name a custom error's selector while keeping the revert data,
+ * and eth_sendTransaction from an address without a key refused as an unknown account.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -113,4 +114,12 @@ test('revert messages: a custom error names its selector and data as Anvil; Erro
   const parsed = iface.parseError(custom);
   assert.equal(parsed?.name, 'Unauthorized');
   assert.deepEqual([parsed!.args[0].toLowerCase(), parsed!.args[1]], [DEV_ADDRESS_1, 7n]);
+});
+
+test('eth_sendTransaction from an address the node holds no key for: "unknown account", before any call runs', async () => {
+  const stranger = Wallet.createRandom().address;
+  // A creation that would revert: the key check comes first, so the answer is not its revert.
+  const err = await fails('eth_sendTransaction', [{ from: stranger, data: revertingWith('0x08c379a0') }]);
+  assert.equal(err.code, -32000);
+  assert.match(err.message, new RegExp(`^unknown account ${stranger.toLowerCase()}`, 'i'));
 });
