@@ -425,11 +425,6 @@ export class Ledger {
     return this.#runs.lastBlock;
   }
 
-  /** Newest entry sealed (written or not): the one a snapshot sealed now belongs to. */
-  get lastSealed(): number {
-    return this.#sealed;
-  }
-
   /** What the data directory belongs to (undefined before genesis). */
   get binding(): ChainBinding | undefined {
     return this.#binding;
