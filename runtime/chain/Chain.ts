@@ -1,4 +1,4 @@
-import { Block, createBlock, createBlockFromBytesArray, createBlockFromRLP, createBlockHeader, genRequestsRoot, type BlockBytes } from '@ethereumjs/block';
+import { Block, createBlock, createBlockFromBytesArray, createBlockHeader, genRequestsRoot, type BlockBytes } from '@ethereumjs/block';
 import type { Common } from '@ethereumjs/common';
 import { RLP } from '@ethereumjs/rlp';
 import type { TypedTransaction } from '@ethereumjs/tx';
@@ -25,7 +25,6 @@ import {
   encodeSnapshot,
   serializeBlock,
   type BlockPolicies,
-  type LedgerPayload,
   type StoredReceipt,
   type WriteSet,
 } from './codec.ts';
@@ -136,6 +135,28 @@ const READ_CACHE_TXS = 8192;
  * catches up within a few blocks.
  */
 export const MAX_TIMESTAMP_STEP = 86_400n;
+
+/**
+ * The header fields of the block after `parent`, cut at `cutMs`, before its transactions
+ * run (state and result roots, gas used and bloom come from executing it).
+ */
+export function nextHeader(parent: Block, gasLimit: bigint, cutMs: number) {
+  return {
+    parentHash: parent.hash(),
+    number: parent.header.number + 1n,
+    timestamp: blockTimestamp(cutMs, parent.header.timestamp),
+    gasLimit,
+    baseFeePerGas: parent.header.calcNextBaseFee(),
+    coinbase: createZeroAddress(),
+    // No beacon chain: the randomness field is derived from the parent, deterministically.
+    mixHash: keccak256(parent.hash()),
+    withdrawalsRoot: KECCAK256_RLP,
+    blobGasUsed: 0n,
+    excessBlobGas: 0n,
+    parentBeaconBlockRoot: ZERO_ROOT,
+    requestsHash: EMPTY_REQUESTS_HASH,
+  };
+}
 
 /**
  * A block's timestamp from its cut's (ms): at least its parent's + 1 s, at most
@@ -353,23 +374,7 @@ export class Chain {
       this.unexamined = false;
       return undefined;
     }
-    const parent = this.tipBlock.header;
-    const timestamp = blockTimestamp(timestampMs, parent.timestamp);
-    const headerData = {
-      parentHash: this.tipBlock.hash(),
-      number: parent.number + 1n,
-      timestamp,
-      gasLimit: this.blockGasLimit,
-      baseFeePerGas: parent.calcNextBaseFee(),
-      coinbase: createZeroAddress(),
-      // No beacon chain: the randomness field is derived from the parent, deterministically.
-      mixHash: keccak256(this.tipBlock.hash()),
-      withdrawalsRoot: KECCAK256_RLP,
-      blobGasUsed: 0n,
-      excessBlobGas: 0n,
-      parentBeaconBlockRoot: ZERO_ROOT,
-      requestsHash: EMPTY_REQUESTS_HASH,
-    };
+    const headerData = nextHeader(this.tipBlock, this.blockGasLimit, timestampMs);
     const context = createBlock({ header: headerData }, { common: this.common });
     // The system calls run first; if the block turns out empty and the cut does not ask
     // for empty blocks, it is not built and they are undone with it.

@@ -4,7 +4,7 @@ import { EthereumJSError, bigIntToHex, bytesToHex, createAddressFromString, hexT
 import type { RunTxResult } from '@ethereumjs/vm';
 import type { EnclaveLimits } from '../boundary/limits.ts';
 import type { BlockRef, CallRequest, LogFilter, Query } from '../boundary/messages.ts';
-import type { Chain, StoredBlock } from '../chain/Chain.ts';
+import type { Chain } from '../chain/Chain.ts';
 import { formatBlock, formatLog, formatReceipt, formatReceipts, formatTransaction } from '../chain/format.ts';
 import { pendingBlock } from '../chain/pendingBlock.ts';
 import { ExecutionAborted, ExecutionBudget } from '../evm/ExecutionBudget.ts';

@@ -373,7 +373,7 @@ export class Ledger {
     let ledger: Ledger;
     try {
       configure(db);
-      const entries = (db.prepare('SELECT count(*) FROM ledger').pluck().get() as number) > 0;
+      const entries = db.prepare('SELECT EXISTS (SELECT 1 FROM ledger)').pluck().get() === 1;
       if (!entries && binding?.committed) throw lostLedger(dir, binding, 'is empty (conclave.db was emptied)');
       if (!entries && keyExisted) {
         // The first start ended before its genesis was durable: nothing was sealed that
