@@ -1,12 +1,14 @@
-import type { Admitted, OrderedEntry } from '../runtime/boundary/messages.ts';
+import { randomBytes } from 'node:crypto';
+import type { Admitted, DevOp, OrderedEntry } from '../runtime/boundary/messages.ts';
 import { MESSAGE_BOUNDS } from '../runtime/boundary/validate.ts';
-import type { EnclaveHandle } from '../runtime/boundary/startEnclave.ts';
+import { EnclaveReplyError, type EnclaveHandle } from '../runtime/boundary/startEnclave.ts';
 import type { OrderingLog } from './ordering/OrderingLog.ts';
 
 /**
  * Drives block production: appends cuts to the ordering log (as soon as transactions
- * wait when blockTime is 0, else every blockTime ms) and feeds the log, in order, to
- * the enclave. The enclave tells filters and subscriptions of each block once it is
+ * wait while automine is on, and every `interval` ms when interval mining is on) and
+ * feeds the log, in order, to the enclave. Dev operations go on the log too, and their
+ * callers are answered with their outcome. The enclave tells filters and subscriptions of each block once it is
  * durable; a block that cannot be made durable stops the node.
  */
 export class Sequencer {
@@ -14,6 +16,10 @@ export class Sequencer {
   private executing = false;
   private cutPending = false;
   private timer?: NodeJS.Timeout;
+  /** Cut as soon as transactions wait (evm_setAutomine). */
+  private automine: boolean;
+  /** Dev operations this node appended, waiting for their outcome, by ref. */
+  private readonly devCallers = new Map<string, { resolve: (value: unknown) => void; reject: (err: Error) => void }>();
   private stop?: () => void;
   /** The `seq` of the admission whose envelopes go onto the log next. */
   private nextSeq = 0;
@@ -23,11 +29,13 @@ export class Sequencer {
   constructor(
     private readonly log: OrderingLog,
     private readonly enclave: EnclaveHandle,
-    private readonly blockTime: number,
+    private blockTime: number,
     private readonly onFatal: (err: Error) => void,
     /** Reports an entry the enclave skipped (malformed or unauthenticated): its log position and why. */
     private readonly report: (position: number, reason: string) => void = () => {},
-  ) {}
+  ) {
+    this.automine = blockTime === 0;
+  }
 
   /** Ordering-log entries the enclave skipped since start. */
   skipped = 0;
@@ -51,12 +59,45 @@ export class Sequencer {
 
   start(): void {
     this.stop = this.log.subscribe(0, (entries) => this.execute(entries));
-    if (this.blockTime > 0) this.timer = setInterval(() => void this.cut(true), this.blockTime);
+    this.setIntervalMining(this.blockTime);
   }
 
   close(): void {
     clearInterval(this.timer);
     this.stop?.();
+    for (const caller of this.devCallers.values()) caller.reject(new EnclaveReplyError({ kind: 'internal', message: 'node closing' }));
+    this.devCallers.clear();
+  }
+
+  /** Whether a block is cut as soon as transactions wait. */
+  get automining(): boolean {
+    return this.automine;
+  }
+
+  /** evm_setAutomine. */
+  setAutomine(on: boolean): void {
+    this.automine = on;
+  }
+
+  /** evm_setIntervalMining: a block (empty or not) every `ms`; 0 stops. */
+  setIntervalMining(ms: number): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.blockTime = ms;
+    if (ms > 0) this.timer = setInterval(() => void this.cut(true), ms);
+  }
+
+  /**
+   * Puts a dev operation on the log, after the transactions before it (with automine on,
+   * they make a block first, as each would have at once on Hardhat's node), and answers
+   * its outcome once the enclave has executed it (and made what it wrote durable).
+   */
+  async dev(op: DevOp): Promise<unknown> {
+    const ref = randomBytes(12).toString('hex');
+    const outcome = new Promise<unknown>((resolve, reject) => this.devCallers.set(ref, { resolve, reject }));
+    if (this.automine && this.uncut > 0) await this.cut(false);
+    await this.log.append({ kind: 'dev', ref, timestamp: this.log.now(), op });
+    return outcome;
   }
 
   /**
@@ -75,7 +116,7 @@ export class Sequencer {
         this.uncut += next.envelopes.length;
       }
     });
-    if (this.blockTime === 0 && !this.executing) await this.cut(false);
+    if (this.automine && !this.executing) await this.cut(false);
   }
 
   private async cut(allowEmpty: boolean): Promise<void> {
@@ -96,7 +137,20 @@ export class Sequencer {
         const chunk = entries.slice(from, from + MESSAGE_BOUNDS.orderEntries);
         const result = await this.enclave.request({ type: 'order', entries: chunk });
         this.waiting = result.waiting;
+        for (const outcome of result.dev) {
+          const caller = this.devCallers.get(outcome.ref);
+          if (!caller) continue; // appended by another node
+          this.devCallers.delete(outcome.ref);
+          if (outcome.ok) caller.resolve(outcome.value);
+          else caller.reject(new EnclaveReplyError(outcome.error));
+        }
         for (const { position, reason } of result.skipped) {
+          const entry = chunk[position];
+          const caller = entry?.kind === 'dev' ? this.devCallers.get(entry.ref) : undefined;
+          if (caller) {
+            this.devCallers.delete((entry as { ref: string }).ref);
+            caller.reject(new EnclaveReplyError({ kind: 'invalidParams', message: reason }));
+          }
           this.skipped++;
           this.report(this.delivered + from + position, reason);
         }
@@ -113,7 +167,7 @@ export class Sequencer {
       this.delivered += entries.length;
       this.executing = false;
       // Transactions that arrived while this batch ran, or did not fit, make the next block.
-      if (this.blockTime === 0 && (this.uncut > 0 || this.waiting > 0)) await this.cut(false);
+      if (this.automine && (this.uncut > 0 || this.waiting > 0)) await this.cut(false);
     } catch (err) {
       this.executing = false;
       // The enclave could not make a block durable (storage failure): stop rather than

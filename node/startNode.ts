@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_ENCLAVE_LIMITS, type EnclaveLimits } from '../runtime/boundary/limits.ts';
@@ -170,6 +171,16 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
     clientVersion: opts.clientVersion ?? defaultClientVersion(opts.network === undefined),
     order: (admitted) => sequencer.submit(admitted),
     subscriptions: new Subscriptions(enclave),
+    devNetwork: opts.network === undefined,
+    dev: (op) => sequencer.dev(op),
+    mining: {
+      get automine() {
+        return sequencer.automining;
+      },
+      setAutomine: (on) => sequencer.setAutomine(on),
+      setIntervalMining: (ms) => sequencer.setIntervalMining(ms),
+    },
+    instanceId: '0x' + randomBytes(32).toString('hex'),
   };
   const server = await startRpcServer({
     ...opts.rpc,

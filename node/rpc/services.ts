@@ -1,4 +1,4 @@
-import type { Admitted, FilterRequest, Query, SubscriptionRequest } from '../../runtime/boundary/messages.ts';
+import type { Admitted, DevOp, FilterRequest, Query, SubscriptionRequest } from '../../runtime/boundary/messages.ts';
 import type { EnclaveHandle } from '../../runtime/boundary/startEnclave.ts';
 import type { Subscriptions } from './subscriptions.ts';
 import type { Connection, RpcContext } from './types.ts';
@@ -12,6 +12,14 @@ export interface Services {
   order(admitted: Admitted): Promise<void>;
   /** Notifications and closed connections of the subscriptions and filters the enclave keeps. */
   subscriptions: Subscriptions;
+  /** The open dev network (no genesis file): dev methods are offered. */
+  devNetwork: boolean;
+  /** Puts a dev operation on the ordering log; answers its outcome. */
+  dev(op: DevOp): Promise<unknown>;
+  /** When blocks are cut (evm_setAutomine, evm_setIntervalMining). */
+  mining: { readonly automine: boolean; setAutomine(on: boolean): void; setIntervalMining(ms: number): void };
+  /** This run of the node (hardhat_metadata's instanceId): random at start. */
+  instanceId: string;
 }
 
 export type Ctx = RpcContext<Services>;

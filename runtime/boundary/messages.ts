@@ -99,11 +99,40 @@ export interface EnclaveConfig {
   network?: NetworkGenesis;
 }
 
+/**
+ * A dev-network operation (evm_*, hardhat_*, anvil_*). Each is ordered on the log like
+ * a transaction, so the ledger stays the one record of the chain and a restart replays
+ * what they changed; the enclave refuses them on a network started from a genesis file.
+ */
+export type DevOp =
+  /** Mine `blocks` blocks, `interval` seconds apart; the first takes what waits, at `timestamp` if given. */
+  | { op: 'mine'; blocks: bigint; interval: bigint; timestamp?: bigint }
+  /** Remember the chain, time and queue as they are: answered with the snapshot's id. */
+  | { op: 'snapshot' }
+  /** Take the chain back to snapshot `id` (an authenticated rewind entry); answered whether it existed. */
+  | { op: 'revert'; id: bigint }
+  | { op: 'increaseTime'; seconds: bigint }
+  | { op: 'setNextBlockTimestamp'; timestamp: bigint }
+  | { op: 'setNextBlockBaseFee'; baseFee: bigint }
+  | { op: 'setBalance'; address: string; balance: bigint }
+  | { op: 'setCode'; address: string; code: Uint8Array }
+  | { op: 'setNonce'; address: string; nonce: bigint }
+  | { op: 'setStorageAt'; address: string; slot: bigint; value: Uint8Array }
+  /** Let eth_sendTransaction send from `address` without its key (or stop). */
+  | { op: 'impersonate'; address: string; on: boolean }
+  /** Remove a transaction that waits (in the pool or on the log, not yet in a block). */
+  | { op: 'dropTransaction'; hash: string };
+
 /** One entry of the ordering log. Transactions travel sealed; cuts carry the log's clock. */
 export type OrderedEntry =
   | { kind: 'tx'; envelope: Uint8Array }
   /** Ends a block. `timestamp` is the log's clock (ms); `allowEmpty` asks for a block even with no transactions. */
-  | { kind: 'cut'; timestamp: number; allowEmpty: boolean };
+  | { kind: 'cut'; timestamp: number; allowEmpty: boolean }
+  /**
+   * A dev operation; `timestamp` is the log's clock (ms) when it was appended, `ref`
+   * names it to the node that appended it, which answers the caller with its outcome.
+   */
+  | { kind: 'dev'; ref: string; timestamp: number; op: DevOp };
 
 /** A read, answered in JSON-RPC shape (hex strings) where the answer is an object. */
 export type Query =
@@ -236,8 +265,13 @@ export interface BlockEvent {
   hash: string;
 }
 
+/** The outcome of a dev operation, for the node that appended it (by `ref`). */
+export type DevOutcome = { ref: string; ok: true; value: unknown } | { ref: string; ok: false; error: EnclaveError };
+
 export interface OrderResult {
   blocks: BlockEvent[];
+  /** Outcomes of the dev operations among the entries, in log order. */
+  dev: DevOutcome[];
   /** Transactions still waiting (block gas full, or a nonce gap not yet filled). */
   waiting: number;
   /** Entries that were skipped, by position in the message, and why (public: no content). */

@@ -53,6 +53,8 @@ export const MESSAGE_BOUNDS = {
   envelope: 12 + 64 + 128 * KiB + 16,
   /** The smallest envelope: IV, tag and one byte. */
   envelopeMin: 12 + 16 + 1,
+  /** Code set by hardhat_setCode / anvil_setCode (large contracts such as ERC-4337's EntryPoint fit). */
+  devCode: 1 * MiB,
   /** Ordering-log entries in one `order` message. */
   orderEntries: 65_536,
   /** An opaque caller credential (a session token or a signed query). */
@@ -296,6 +298,24 @@ export function checkInbound(m: unknown): string | undefined {
 const orderedEntry = tagged('kind', {
   tx: { envelope: bytes(B.envelope, B.envelopeMin) },
   cut: { timestamp: integer(Number.MAX_SAFE_INTEGER), allowEmpty: boolean },
+  dev: {
+    ref: text(64),
+    timestamp: integer(Number.MAX_SAFE_INTEGER),
+    op: tagged('op', {
+      mine: { blocks: uint64, interval: uint64, timestamp: optional(uint64) },
+      snapshot: {},
+      revert: { id: uint64 },
+      increaseTime: { seconds: uint64 },
+      setNextBlockTimestamp: { timestamp: uint64 },
+      setNextBlockBaseFee: { baseFee: uint256 },
+      setBalance: { address, balance: uint256 },
+      setCode: { address, code: bytes(B.devCode) },
+      setNonce: { address, nonce: uint64 },
+      setStorageAt: { address, slot: uint256, value: bytes(32, 32) },
+      impersonate: { address, on: boolean },
+      dropTransaction: { hash },
+    }),
+  },
 });
 
 /** Why an ordering-log entry is malformed, or undefined when it is well-formed. */

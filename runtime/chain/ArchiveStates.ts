@@ -3,7 +3,7 @@ import { waitInLine, type ExecutionBudget } from '../evm/ExecutionBudget.ts';
 import type { Ledger } from '../ledger/Ledger.ts';
 import type { StateReader } from '../state/types.ts';
 import { WorldState } from '../state/WorldState.ts';
-import { decodePayload, decodeSnapshot } from './codec.ts';
+import { decodeEntry, decodeSnapshot } from './codec.ts';
 
 /**
  * The state at blocks older than recent history, rebuilt from the newest snapshot at or
@@ -40,6 +40,11 @@ export class ArchiveStates {
     }
   }
 
+  /** Forgets the cached state (the chain was taken back, or state set after a block). */
+  forget(): void {
+    this.cached = undefined;
+  }
+
   private acquire(budget: ExecutionBudget): Promise<void> {
     if (!this.held) {
       this.held = true;
@@ -52,8 +57,13 @@ export class ArchiveStates {
     budget.check();
     this.cached = undefined;
     const state = new WorldState();
-    const entry = this.ledger.entryOfBlock(seq);
-    if (entry === undefined) throw new EnclaveFailure('internal', `block ${seq} is not in the ledger`);
+    const own = this.ledger.entryOfBlock(seq);
+    if (own === undefined) throw new EnclaveFailure('internal', `block ${seq} is not in the ledger`);
+    // The block's state includes state set after it (dev methods), up to the next block's
+    // entry. A block inside a run of mined blocks reads as the run's end: they differ
+    // only in the block-hash and beacon-root history slots.
+    const next = this.ledger.entryOfBlock(seq + 1);
+    const entry = next === undefined ? this.ledger.head : Math.max(own, next - 1);
     const snapshot = this.ledger.snapshotAtOrBelow(entry);
     let from = 0;
     if (snapshot) {
@@ -61,7 +71,7 @@ export class ArchiveStates {
       from = snapshot.entry + 1;
     }
     for (let e = from; e <= entry; e++) {
-      state.apply(decodePayload(this.ledger.read(e)).writeSet);
+      state.apply(decodeEntry(this.ledger.read(e)).writeSet);
       await budget.tick();
     }
     state.takeChanges();

@@ -69,8 +69,136 @@ export function encodePayload(p: LedgerPayload): Uint8Array {
   ]);
 }
 
+/**
+ * Dev-network time and base-fee settings (evm_increaseTime, evm_setNextBlockTimestamp,
+ * hardhat_setNextBlockBaseFeePerGas): part of the chain, so the ledger records them.
+ */
+export interface DevClock {
+  /** Seconds added to the log's clock for block timestamps (may be negative). */
+  offset: bigint;
+  /** The next block's exact timestamp. */
+  next?: bigint;
+  /** The next block's base fee. */
+  nextBaseFee?: bigint;
+}
+
+/**
+ * A ledger entry that holds no block: state set by a dev method, or a rewind to an
+ * earlier block (evm_revert) with the write set that takes the state back. The state
+ * root after it is recorded, as a block header records its own.
+ */
+export interface StatePayload {
+  writeSet: WriteSet;
+  clock: DevClock;
+  stateRoot: Uint8Array;
+}
+
+/**
+ * A run of empty blocks mined at once (hardhat_mine): their headers are derived from
+ * the chain and these fields, so a run of thousands of blocks is one small entry.
+ */
+export interface MinedPayload {
+  firstBlock: number;
+  /** The first block's timestamp; each next one is `interval` seconds later. */
+  firstTimestamp: bigint;
+  interval: bigint;
+  baseFees: bigint[];
+  /** Each block's state root and hash, 32 bytes each, concatenated. */
+  stateRoots: Uint8Array;
+  hashes: Uint8Array;
+  writeSet: WriteSet;
+  /** The dev clock after the run. */
+  clock: DevClock;
+}
+
+/** A decoded ledger entry of any kind. */
+export type EntryPayload =
+  | ({ kind: 'block' } & LedgerPayload)
+  | ({ kind: 'state' } & StatePayload)
+  | ({ kind: 'mined' } & MinedPayload);
+
+const STATE_TAG = 1;
+const MINED_TAG = 2;
+
+export function encodeStatePayload(p: StatePayload): Uint8Array {
+  return RLP.encode([num(BigInt(STATE_TAG)), encodeWriteSet(p.writeSet), encodeClock(p.clock), p.stateRoot]);
+}
+
+export function encodeMinedPayload(p: MinedPayload): Uint8Array {
+  return RLP.encode([
+    num(BigInt(MINED_TAG)),
+    num(BigInt(p.firstBlock)),
+    num(p.firstTimestamp),
+    num(p.interval),
+    p.baseFees.map(num),
+    p.stateRoots,
+    p.hashes,
+    encodeWriteSet(p.writeSet),
+    encodeClock(p.clock),
+  ]);
+}
+
+/** Decodes an entry: a block entry is a five-item list, the others lead with their tag. */
+export function decodeEntry(bytes: Uint8Array): EntryPayload {
+  const items = RLP.decode(bytes) as unknown as unknown[];
+  if (items.length === 5) return { kind: 'block', ...decodeBlockItems(items) };
+  const tag = Number(big(items[0] as Uint8Array));
+  if (tag === STATE_TAG) {
+    const [, writeSet, clock, stateRoot] = items as [Uint8Array, WriteSetRlp, ClockRlp, Uint8Array];
+    return { kind: 'state', writeSet: decodeWriteSet(writeSet), clock: decodeClock(clock), stateRoot };
+  }
+  if (tag === MINED_TAG) {
+    const [, firstBlock, first, interval, baseFees, stateRoots, hashes, writeSet, clock] = items as [
+      Uint8Array,
+      Uint8Array,
+      Uint8Array,
+      Uint8Array,
+      Uint8Array[],
+      Uint8Array,
+      Uint8Array,
+      WriteSetRlp,
+      ClockRlp,
+    ];
+    return {
+      kind: 'mined',
+      firstBlock: Number(big(firstBlock)),
+      firstTimestamp: big(first),
+      interval: big(interval),
+      baseFees: baseFees.map(big),
+      stateRoots,
+      hashes,
+      writeSet: decodeWriteSet(writeSet),
+      clock: decodeClock(clock),
+    };
+  }
+  throw new Error(`ledger entry of unknown kind ${tag}`);
+}
+
+type ClockRlp = [sign: Uint8Array, offset: Uint8Array, next: Uint8Array[], nextBaseFee: Uint8Array[]];
+
+function encodeClock(c: DevClock): ClockRlp {
+  return [
+    num(c.offset < 0n ? 1n : 0n),
+    num(c.offset < 0n ? -c.offset : c.offset),
+    c.next === undefined ? [] : [num(c.next)],
+    c.nextBaseFee === undefined ? [] : [num(c.nextBaseFee)],
+  ];
+}
+
+function decodeClock([sign, offset, next, nextBaseFee]: ClockRlp): DevClock {
+  const clock: DevClock = { offset: big(sign) === 1n ? -big(offset) : big(offset) };
+  if (next.length) clock.next = big(next[0]!);
+  if (nextBaseFee.length) clock.nextBaseFee = big(nextBaseFee[0]!);
+  return clock;
+}
+
+/** Decodes a block entry's payload. */
 export function decodePayload(bytes: Uint8Array): LedgerPayload {
-  const [block, senders, receipts, writeSet, policies] = RLP.decode(bytes) as unknown as [
+  return decodeBlockItems(RLP.decode(bytes) as unknown as unknown[]);
+}
+
+function decodeBlockItems(items: unknown[]): LedgerPayload {
+  const [block, senders, receipts, writeSet, policies] = items as unknown as [
     Uint8Array,
     Uint8Array[],
     [Uint8Array, Uint8Array, Uint8Array, StoredLog[], Uint8Array][],
@@ -136,6 +264,7 @@ export function encodeSnapshot(
   seq: number,
   entries: Iterable<[string, AccountRecord, Map<string, Uint8Array> | undefined]>,
   codes: Map<string, Uint8Array>,
+  clock: DevClock = { offset: 0n },
 ): Uint8Array {
   // Built from encoded parts (the whole state, at once: a general encoder's walk over
   // nested arrays took ~50 ms for 15k slots, a pause in block production).
@@ -149,14 +278,15 @@ export function encodeSnapshot(
   }
   const c: Uint8Array[] = [];
   for (const [hash, code] of codes) c.push(encodeList([encodeBytes(fromHex(hash)), encodeBytes(code)]));
-  return encodeList([encodeBytes(num(BigInt(seq))), encodeList(accounts), encodeList(c)]);
+  return encodeList([encodeBytes(num(BigInt(seq))), encodeList(accounts), encodeList(c), RLP.encode(encodeClock(clock))]);
 }
 
-export function decodeSnapshot(bytes: Uint8Array): { seq: number; writeSet: WriteSet } {
-  const [seq, accounts, codes] = RLP.decode(bytes) as unknown as [
+export function decodeSnapshot(bytes: Uint8Array): { seq: number; writeSet: WriteSet; clock: DevClock } {
+  const [seq, accounts, codes, clock] = RLP.decode(bytes) as unknown as [
     Uint8Array,
     [Uint8Array, Uint8Array, Uint8Array, Uint8Array, [Uint8Array, Uint8Array][]][],
     [Uint8Array, Uint8Array][],
+    ClockRlp,
   ];
   const writeSet: WriteSet = { accounts: new Map(), storage: new Map(), codes: new Map() };
   for (const [address, nonce, balance, codeHash, slots] of accounts) {
@@ -165,5 +295,5 @@ export function decodeSnapshot(bytes: Uint8Array): { seq: number; writeSet: Writ
     if (slots.length) writeSet.storage.set(a, new Map(slots.map(([k, v]) => [hex(k), v] as const)));
   }
   for (const [hash, code] of codes) writeSet.codes.set(hex(hash), code);
-  return { seq: Number(big(seq)), writeSet };
+  return { seq: Number(big(seq)), writeSet, clock: decodeClock(clock) };
 }

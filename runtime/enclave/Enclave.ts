@@ -29,6 +29,7 @@ import { Subscriptions } from './Subscriptions.ts';
 import { CallSlots } from './CallSlots.ts';
 import { DEFAULT_PRIORITY_FEE, Reads } from './reads.ts';
 import { Admission } from './Admission.ts';
+import { DevOps } from './DevOps.ts';
 import { openEnvelope, unsealEnvelope } from './inspect.ts';
 import type { PoolUpdate } from './TxPool.ts';
 
@@ -63,6 +64,7 @@ export class Enclave {
   private sessions?: Sessions;
   private sessionSweep?: NodeJS.Timeout;
   private identities?: Identities;
+  private devOps?: DevOps;
   /**
    * Senders whose accounts the pool follows: a mirror of the pool's view, which is
    * bounded (the pool reports the accounts it stops following).
@@ -120,7 +122,7 @@ export class Enclave {
   }
 
   private ready() {
-    if (!this.chain || !this.admission || !this.reads || !this.dev || !this.envelopeKey || !this.sessions || !this.identities) {
+    if (!this.chain || !this.admission || !this.reads || !this.dev || !this.envelopeKey || !this.sessions || !this.identities || !this.devOps) {
       throw new EnclaveFailure('internal', 'enclave not initialised');
     }
     return {
@@ -131,6 +133,7 @@ export class Enclave {
       envelopeKey: this.envelopeKey,
       sessions: this.sessions,
       identities: this.identities,
+      devOps: this.devOps,
     };
   }
 
@@ -249,7 +252,7 @@ export class Enclave {
       chainId,
       envelopeKey,
       blockGasLimit: params.blockGasLimit,
-      baseFee: chain.tip.header.calcNextBaseFee(),
+      baseFee: chain.nextBaseFee,
       limits: config.limits,
       hostPort: this.options.submissions,
       ...(config.network ? { registered: config.network.identities.map((i) => i.address) } : {}),
@@ -271,6 +274,7 @@ export class Enclave {
       },
     });
     this.admission = admission;
+    this.devOps = new DevOps(chain, async (hash) => (await admission.pending(hash)) !== undefined);
     const pool = {
       nextNonce: (address: string) => admission.nextNonce(address),
       pending: async (hash: string) => {
@@ -306,6 +310,7 @@ export class Enclave {
     const { chain, admission, envelopeKey } = this.ready();
     const blocks: OrderResult['blocks'] = [];
     const skipped: OrderResult['skipped'] = [];
+    const dev: OrderResult['dev'] = [];
     // Each entry is judged on its own: on a replicated log, one garbage entry must not
     // halt every node, so a malformed or unauthenticated one is skipped and reported.
     // The decision depends on the entry and the envelope key alone, so enclaves that
@@ -326,13 +331,24 @@ export class Enclave {
           continue;
         }
         chain.enqueue(plain);
-      } else {
+      } else if (entry.kind === 'cut') {
         const event = await chain.buildBlock(entry.timestamp, entry.allowEmpty);
         if (event) blocks.push(event);
+      } else {
+        try {
+          const result = await this.ready().devOps.run(entry.op, entry.timestamp);
+          blocks.push(...result.blocks);
+          dev.push({ ref: entry.ref, ok: true, value: result.value });
+        } catch (err) {
+          // A refused operation changed nothing; a failed ledger write stops the node.
+          const error = toEnclaveError(err);
+          if (error.kind === 'internal') throw err;
+          dev.push({ ref: entry.ref, ok: false, error });
+        }
       }
     }
     const { dropped, changedAccounts } = chain.takePoolNews();
-    if (blocks.length || dropped.length) {
+    if (blocks.length || dropped.length || changedAccounts.size) {
       const changed: string[] = [];
       for (const a of changedAccounts) if (this.followed.has(a)) changed.push(a);
       const update = this.poolUpdate(changed, dropped);
@@ -347,7 +363,7 @@ export class Enclave {
         );
       } else admission.update(update);
     }
-    return { blocks, waiting: chain.waiting, skipped };
+    return { blocks, dev, waiting: chain.waiting, skipped };
   }
 
   /** The pool's view of these senders, as of the tip. */
@@ -358,7 +374,7 @@ export class Enclave {
         const account = chain.world.account(a);
         return [a, account?.nonce ?? 0n, account?.balance ?? 0n];
       }),
-      baseFee: chain.tip.header.calcNextBaseFee(),
+      baseFee: chain.nextBaseFee,
       dropped,
     };
   }
@@ -400,7 +416,7 @@ export class Enclave {
   private async signAndAdmit(request: CallRequest, from: string, gas: bigint, chain: Chain) {
     const { admission, dev } = this.ready();
     const nonce = request.nonce ?? (await admission.nextNonce(from));
-    const baseFee = chain.tip.header.calcNextBaseFee();
+    const baseFee = chain.nextBaseFee;
     const legacy = request.gasPrice !== undefined || request.type === 0 || request.type === 1;
     const fees = legacy
       ? { gasPrice: request.gasPrice ?? baseFee + DEFAULT_PRIORITY_FEE }

@@ -13,12 +13,16 @@ type Prior = Pick<BlockChanges, 'priorAccounts' | 'priorStorage'>;
  * are rebuilt from a snapshot and the ledger instead.
  */
 export class History {
-  /** priors[i] holds what block (head - priors.length + 1 + i) overwrote. */
-  private readonly priors: Prior[] = [];
-  private readonly sizes: number[] = [];
+  /**
+   * Undo sets, oldest first, each with the block it belongs to: a block's own, then
+   * those of state set after it (dev methods), which the state at that block includes.
+   */
+  private readonly records: { block: number; prior: Prior; size: number }[] = [];
   private keys = 0;
   private head = -1;
-  /** Changes whenever a block is recorded (and the block being built starts anew). */
+  /** The oldest block whose state the records can rebuild. */
+  private floor = -1;
+  /** Changes whenever a record is added (and the block being built starts anew). */
   private version = 0;
   /** Views in use by reads that may outlive a block (calls), by block number. */
   private readonly pins = new Map<number, number>();
@@ -30,35 +34,53 @@ export class History {
     private readonly limits: { maxKeys: number; minDepth: number } = { maxKeys: Infinity, minDepth: 1 },
   ) {}
 
-  /** Records the undo set of block `number`, which must follow the last one recorded. */
+  /** Records the undo set of block `number`; one that does not follow the last starts afresh. */
   record(number: number, changes: Prior): void {
-    if (number !== this.head + 1) {
-      this.priors.length = 0;
-      this.sizes.length = 0;
-      this.keys = 0;
-    }
-    let size = changes.priorAccounts.size;
-    for (const slots of changes.priorStorage.values()) size += slots.size;
-    this.priors.push(changes);
-    this.sizes.push(size);
-    this.keys += size;
+    if (number !== this.head + 1) this.reset(number - 1);
+    this.push(number, changes);
     this.head = number;
+    this.trim();
+  }
+
+  /** Records the undo set of state set after the head block (it belongs to the head's state). */
+  amend(changes: Prior): void {
+    this.push(this.head, changes);
+    this.trim();
+  }
+
+  /** Forgets every record: only the current state, as block `number`'s, is held (after a rewind). */
+  reset(number: number): void {
+    this.records.length = 0;
+    this.keys = 0;
+    this.head = this.floor = number;
     this.version++;
-    // A pinned view keeps the undo sets it needs; reads are bounded in time, so is this.
+  }
+
+  private push(block: number, prior: Prior): void {
+    let size = prior.priorAccounts.size;
+    for (const slots of prior.priorStorage.values()) size += slots.size;
+    this.records.push({ block, prior, size });
+    this.keys += size;
+    this.version++;
+  }
+
+  /** Drops the oldest blocks' records beyond the bounds; a pinned view keeps those it needs (reads are bounded in time). */
+  private trim(): void {
     const pinned = this.pins.size ? Math.min(...this.pins.keys()) : Infinity;
     while (
-      (this.priors.length > this.depth ||
-        (this.keys > this.limits.maxKeys && this.priors.length > this.limits.minDepth)) &&
-      this.head - this.priors.length + 1 <= pinned
+      this.records.length > 0 &&
+      (this.head - this.floor > this.depth || (this.keys > this.limits.maxKeys && this.head - this.floor > this.limits.minDepth)) &&
+      this.floor + 1 <= pinned
     ) {
-      this.priors.shift();
-      this.keys -= this.sizes.shift()!;
+      const oldest = this.records[0]!.block;
+      while (this.records[0]?.block === oldest) this.keys -= this.records.shift()!.size;
+      this.floor = oldest;
     }
   }
 
   /** Whether the state at `number` can be read from memory. */
   covers(number: number): boolean {
-    return number <= this.head && number >= this.head - this.priors.length;
+    return number <= this.head && number >= this.floor;
   }
 
   /**
@@ -92,9 +114,10 @@ export class History {
     let version = -1;
     const later = (): Prior[] => {
       if (version === this.version) return list;
-      const start = number - this.head + this.priors.length;
-      if (start < 0) throw new Error(`state of block ${number} is no longer held in memory`);
-      list = this.priors.slice(start);
+      if (number < this.floor) throw new Error(`state of block ${number} is no longer held in memory`);
+      let start = this.records.length;
+      while (start > 0 && this.records[start - 1]!.block > number) start--;
+      list = this.records.slice(start).map((r) => r.prior);
       list.push(this.building());
       version = this.version;
       return list;

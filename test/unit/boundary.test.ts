@@ -161,6 +161,9 @@ const VALID: unknown[] = [
     entries: [
       { kind: 'tx', envelope: bytes(MESSAGE_BOUNDS.envelope) },
       { kind: 'cut', timestamp: Date.now(), allowEmpty: false },
+      { kind: 'dev', ref: 'a1', timestamp: Date.now(), op: { op: 'mine', blocks: 8201n, interval: 1n } },
+      { kind: 'dev', ref: 'a2', timestamp: Date.now(), op: { op: 'setStorageAt', address: A, slot: 2n ** 256n - 1n, value: bytes(32) } },
+      { kind: 'dev', ref: 'a3', timestamp: Date.now(), op: { op: 'setCode', address: A, code: bytes(MESSAGE_BOUNDS.devCode) } },
     ],
   },
   { type: 'durable', id: 1, number: 2n ** 64n - 1n },
@@ -419,7 +422,10 @@ const MALFORMED: [string, unknown, RegExp][] = [
  * reported, not the whole batch): [label, entry, the reason expected].
  */
 const MALFORMED_ENTRIES: [string, unknown, RegExp][] = [
-  ['an unknown entry', { kind: 'other' }, /^kind: one of tx, cut expected$/],
+  ['an unknown entry', { kind: 'other' }, /^kind: one of tx, cut, dev expected$/],
+  ['an unknown dev operation', { kind: 'dev', ref: 'a', timestamp: 1, op: { op: 'selfdestruct' } }, /^op\.op: one of mine, snapshot, .* expected$/],
+  ['a short storage word', { kind: 'dev', ref: 'a', timestamp: 1, op: { op: 'setStorageAt', address: '0x' + '11'.repeat(20), slot: 0n, value: bytes(31) } }, /^op\.value: 31 bytes, at least 32 needed$/],
+  ['oversized code', { kind: 'dev', ref: 'a', timestamp: 1, op: { op: 'setCode', address: '0x' + '11'.repeat(20), code: bytes(MESSAGE_BOUNDS.devCode + 1) } }, /^op\.code: \d+ bytes, at most \d+ allowed$/],
   ['a string envelope', { kind: 'tx', envelope: 'abc' }, /^envelope: bytes expected$/],
   ['a short envelope', { kind: 'tx', envelope: bytes(28) }, /^envelope: 28 bytes, at least 29 needed$/],
   ['an oversized envelope', { kind: 'tx', envelope: bytes(MESSAGE_BOUNDS.envelope + 1) }, /^envelope: \d+ bytes, at most \d+ allowed$/],

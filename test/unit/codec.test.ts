@@ -52,7 +52,7 @@ test('snapshots encode as the general RLP encoder would, and decode back', () =>
     ['0x00000000000000000000000000000000000000bb', { nonce: 7n, balance: 10n ** 24n, codeHash: hexToBytes(codeHash as `0x${string}`) }, slots],
   ];
   const codes = new Map([[codeHash, code]]);
-  const bytes = encodeSnapshot(1234, entries, codes);
+  const bytes = encodeSnapshot(1234, entries, codes, { offset: -3600n, nextBaseFee: 0n });
   const expected = RLP.encode([
     bigIntToUnpaddedBytes(1234n),
     entries.map(([address, a, s]) => [
@@ -63,10 +63,13 @@ test('snapshots encode as the general RLP encoder would, and decode back', () =>
       [...(s ?? [])].map(([k, v]) => [hexToBytes(k as `0x${string}`), v]),
     ]) as never,
     [[hexToBytes(codeHash as `0x${string}`), code]],
+    // The dev clock: sign, offset, next timestamp (none), next base fee (0).
+    [Uint8Array.of(1), bigIntToUnpaddedBytes(3600n), [], [new Uint8Array(0)]],
   ]);
   assert.equal(bytesToHex(bytes), bytesToHex(expected));
-  const { seq, writeSet } = decodeSnapshot(bytes);
+  const { seq, writeSet, clock } = decodeSnapshot(bytes);
   assert.equal(seq, 1234);
+  assert.deepEqual(clock, { offset: -3600n, nextBaseFee: 0n });
   assert.equal(writeSet.accounts.get('0x00000000000000000000000000000000000000bb')?.balance, 10n ** 24n);
   assert.deepEqual([...writeSet.storage.get('0x00000000000000000000000000000000000000bb')!].map(([k, v]) => [k, bytesToHex(v!)]), [...slots].map(([k, v]) => [k, bytesToHex(v)]));
   assert.equal(bytesToHex(writeSet.codes.get(codeHash)!), bytesToHex(code));

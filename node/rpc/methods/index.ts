@@ -1,5 +1,18 @@
 import type { MethodTable } from '../types.ts';
 import type { Services } from '../services.ts';
+import { anvil_dropTransaction } from './anvil_dropTransaction.ts';
+import { anvil_getAutomine } from './anvil_getAutomine.ts';
+import { anvil_impersonateAccount } from './anvil_impersonateAccount.ts';
+import { anvil_mine } from './anvil_mine.ts';
+import { anvil_nodeInfo } from './anvil_nodeInfo.ts';
+import { anvil_setAutomine } from './anvil_setAutomine.ts';
+import { anvil_setBalance } from './anvil_setBalance.ts';
+import { anvil_setCode } from './anvil_setCode.ts';
+import { anvil_setIntervalMining } from './anvil_setIntervalMining.ts';
+import { anvil_setNextBlockBaseFeePerGas } from './anvil_setNextBlockBaseFeePerGas.ts';
+import { anvil_setNonce } from './anvil_setNonce.ts';
+import { anvil_setStorageAt } from './anvil_setStorageAt.ts';
+import { anvil_stopImpersonatingAccount } from './anvil_stopImpersonatingAccount.ts';
 import { conclave_getPolicy } from './conclave_getPolicy.ts';
 import { conclave_login } from './conclave_login.ts';
 import { conclave_logout } from './conclave_logout.ts';
@@ -41,6 +54,24 @@ import { eth_subscribe } from './eth_subscribe.ts';
 import { eth_syncing } from './eth_syncing.ts';
 import { eth_uninstallFilter } from './eth_uninstallFilter.ts';
 import { eth_unsubscribe } from './eth_unsubscribe.ts';
+import { evm_increaseTime } from './evm_increaseTime.ts';
+import { evm_mine } from './evm_mine.ts';
+import { evm_revert } from './evm_revert.ts';
+import { evm_setAutomine } from './evm_setAutomine.ts';
+import { evm_setIntervalMining } from './evm_setIntervalMining.ts';
+import { evm_setNextBlockTimestamp } from './evm_setNextBlockTimestamp.ts';
+import { evm_snapshot } from './evm_snapshot.ts';
+import { hardhat_dropTransaction } from './hardhat_dropTransaction.ts';
+import { hardhat_getAutomine } from './hardhat_getAutomine.ts';
+import { hardhat_impersonateAccount } from './hardhat_impersonateAccount.ts';
+import { hardhat_metadata } from './hardhat_metadata.ts';
+import { hardhat_mine } from './hardhat_mine.ts';
+import { hardhat_setBalance } from './hardhat_setBalance.ts';
+import { hardhat_setCode } from './hardhat_setCode.ts';
+import { hardhat_setNextBlockBaseFeePerGas } from './hardhat_setNextBlockBaseFeePerGas.ts';
+import { hardhat_setNonce } from './hardhat_setNonce.ts';
+import { hardhat_setStorageAt } from './hardhat_setStorageAt.ts';
+import { hardhat_stopImpersonatingAccount } from './hardhat_stopImpersonatingAccount.ts';
 import { net_listening } from './net_listening.ts';
 import { net_peerCount } from './net_peerCount.ts';
 import { net_version } from './net_version.ts';
@@ -55,6 +86,19 @@ import { web3_sha3 } from './web3_sha3.ts';
  * One table, one file per method.
  */
 export const methods: MethodTable<Services> = {
+  anvil_dropTransaction,
+  anvil_getAutomine,
+  anvil_impersonateAccount,
+  anvil_mine,
+  anvil_nodeInfo,
+  anvil_setAutomine,
+  anvil_setBalance,
+  anvil_setCode,
+  anvil_setIntervalMining,
+  anvil_setNextBlockBaseFeePerGas,
+  anvil_setNonce,
+  anvil_setStorageAt,
+  anvil_stopImpersonatingAccount,
   conclave_getPolicy,
   conclave_login,
   conclave_logout,
@@ -96,17 +140,28 @@ export const methods: MethodTable<Services> = {
   eth_syncing,
   eth_uninstallFilter,
   eth_unsubscribe,
+  evm_increaseTime,
+  evm_mine,
+  evm_revert,
+  evm_setAutomine,
+  evm_setIntervalMining,
+  evm_setNextBlockTimestamp,
+  evm_snapshot,
+  hardhat_dropTransaction,
+  hardhat_getAutomine,
+  hardhat_impersonateAccount,
+  hardhat_metadata,
+  hardhat_mine,
+  hardhat_setBalance,
+  hardhat_setCode,
+  hardhat_setNextBlockBaseFeePerGas,
+  hardhat_setNonce,
+  hardhat_setStorageAt,
+  hardhat_stopImpersonatingAccount,
   net_listening,
   net_peerCount,
   net_version,
   personal_sign,
   web3_clientVersion,
   web3_sha3,
-  eth_blobBaseFee: { status: 'unsupported', disclosure: 'none', description: 'blob transactions are not accepted' },
-  eth_createAccessList: { status: 'unsupported', disclosure: 'none', description: 'not offered yet' },
-  eth_getProof: { status: 'unsupported', disclosure: 'none', description: 'state proofs are not offered yet' },
-  eth_getUncleByBlockHashAndIndex: { status: 'unsupported', disclosure: 'none', description: 'no uncles after the merge' },
-  eth_getUncleByBlockNumberAndIndex: { status: 'unsupported', disclosure: 'none', description: 'no uncles after the merge' },
-  eth_signTransaction: { status: 'unsupported', disclosure: 'none', usesNodeKeys: true, description: 'not offered; use eth_sendTransaction' },
-  eth_simulateV1: { status: 'unsupported', disclosure: 'none', description: 'not offered yet' },
 };
