@@ -81,6 +81,12 @@ const start = program
       .env('CONCLAVE_BLOCK_TIME'),
   )
   .addOption(
+    new Option(
+      '--send-returns-at-admission',
+      "dev network: answer eth_sendTransaction / eth_sendRawTransaction once admitted, not once the block is durable (Hardhat's default), for throughput",
+    ).env('CONCLAVE_SEND_RETURNS_AT_ADMISSION'),
+  )
+  .addOption(
     new Option('--gas-limit <gas>', 'block gas limit of a new chain (fixed at genesis: a restart keeps it)')
       .default(Number(DEFAULT_BLOCK_GAS_LIMIT))
       .argParser(integer(21_000))
@@ -174,6 +180,7 @@ type StartOptions = {
   data: string;
   chainId: number;
   blockTime: number;
+  sendReturnsAtAdmission?: boolean;
   gasLimit: number;
   genesis?: string;
   sessionDomains: string[];
@@ -206,6 +213,7 @@ start.action(async (o: StartOptions) => {
         sessionDomains: o.sessionDomains,
         ...(o.clientVersion !== undefined ? { clientVersion: o.clientVersion } : {}),
         blockTime: o.blockTime,
+        ...(o.sendReturnsAtAdmission ? { sendReturnsAtAdmission: true } : {}),
         // A consensus parameter pinned at genesis: passed only when given, so a restart
         // without --gas-limit keeps the chain's own, and a different one is refused.
         ...(start.getOptionValueSource('gasLimit') !== 'default' ? { blockGasLimit: BigInt(o.gasLimit) } : {}),

@@ -27,6 +27,11 @@ export interface NodeOptions {
   chainId: bigint;
   /** 0: a block as soon as transactions wait; N: a block every N ms. */
   blockTime: number;
+  /**
+   * Answer a send once the transaction is admitted, not once its block is durable
+   * (Hardhat's semantics, the dev network's default while automine is on): for throughput.
+   */
+  sendReturnsAtAdmission?: boolean;
   reset: boolean;
   devAccounts?: number;
   devBalance?: bigint;
@@ -181,6 +186,7 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
       setIntervalMining: (ms) => sequencer.setIntervalMining(ms),
     },
     instanceId: '0x' + randomBytes(32).toString('hex'),
+    sendsWait: () => opts.network === undefined && !opts.sendReturnsAtAdmission && sequencer.automining,
   };
   const server = await startRpcServer({
     ...opts.rpc,

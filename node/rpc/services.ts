@@ -20,6 +20,12 @@ export interface Services {
   mining: { readonly automine: boolean; setAutomine(on: boolean): void; setIntervalMining(ms: number): void };
   /** This run of the node (hardhat_metadata's instanceId): random at start. */
   instanceId: string;
+  /**
+   * Whether a send answers only once its transaction's block is durable (and with its
+   * revert error if it reverted): on the dev network while automine is on, unless the
+   * node was started to answer at admission.
+   */
+  sendsWait(): boolean;
 }
 
 export type Ctx = RpcContext<Services>;
@@ -58,5 +64,14 @@ export function subscribe(ctx: Ctx & { connection: Connection }, subscription: S
 export async function submitRaw(ctx: Ctx, raw: Uint8Array): Promise<string> {
   const admitted = await ctx.services.enclave.request({ type: 'submit', raw });
   await ctx.services.order(admitted);
+  await settle(ctx, admitted.hash);
   return admitted.hash;
+}
+
+/**
+ * Hardhat's send semantics (see Services.sendsWait): waits for the transaction's block to
+ * be durable, so the caller reads its receipt and state at once; a revert is thrown.
+ */
+export async function settle(ctx: Ctx, hash: string): Promise<void> {
+  if (ctx.services.sendsWait()) await ctx.services.enclave.request({ type: 'settled', hash });
 }

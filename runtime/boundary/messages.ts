@@ -216,6 +216,12 @@ export type HostToEnclave =
   | { type: 'order'; id: number; entries: OrderedEntry[] }
   /** Answered once block `number` and all before it are durable (and readable). */
   | { type: 'durable'; id: number; number: bigint }
+  /**
+   * Answered once the transaction `hash` is in a durable block (true) or will not be
+   * (false: dropped, or not within the wait's bound); a reverted one is answered with
+   * its revert error where the caller may see it (Hardhat's send semantics).
+   */
+  | { type: 'settled'; id: number; hash: string }
   /** Answer a read on behalf of a caller. */
   | { type: 'read'; id: number; caller: Credential; query: Query }
   /** Sign with a dev account's key (eth_sign, personal_sign, eth_signTypedData_v4). */
@@ -319,6 +325,7 @@ export interface ReplyValues {
   sendTransaction: Admitted;
   order: OrderResult;
   durable: null;
+  settled: boolean;
   read: unknown;
   sign: string;
   /** A new filter's id, a filter's changes or logs, or whether uninstall removed one. */

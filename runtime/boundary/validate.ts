@@ -49,8 +49,8 @@ export const MESSAGE_BOUNDS = {
   callData: 5 * MiB / 2,
   /** Access list of a call: entries and storage keys together. */
   accessListItems: 16 * KiB,
-  /** A sealed log entry: IV (12), sender key (64) and a transaction, tag (16). */
-  envelope: 12 + 64 + 128 * KiB + 16,
+  /** A sealed log entry: IV (12), kind (1), sender key (64) and a transaction, tag (16). */
+  envelope: 12 + 1 + 64 + 128 * KiB + 16,
   /** The smallest envelope: IV, tag and one byte. */
   envelopeMin: 12 + 16 + 1,
   /** Code set by hardhat_setCode / anvil_setCode (large contracts such as ERC-4337's EntryPoint fit). */
@@ -231,6 +231,7 @@ const MESSAGES: { [K in HostToEnclave['type']]: Shape } = {
   // the log is skipped, not the whole batch.
   order: { entries: array(() => undefined, B.orderEntries) },
   durable: { number: uint64 },
+  settled: { hash },
   read: { caller: credential, query: tagged('kind', QUERIES) },
   sign: {
     caller: credential,

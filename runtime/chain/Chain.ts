@@ -52,6 +52,8 @@ export interface QueuedTx {
   hash: string;
   /** The transaction's canonical encoding. */
   raw: Uint8Array;
+  /** Sent as an impersonated sender (dev network): its signature is a placeholder. */
+  impersonated?: true;
 }
 
 /**
@@ -204,6 +206,9 @@ export const MAX_MINE_BLOCKS = 100_000n;
 /** Overwritten keys kept for evm_revert while snapshots are live (~100 bytes each). */
 const SNAPSHOT_UNDO_KEYS = 4_000_000;
 
+/** Failed transactions whose revert data is kept for their senders' waiting sends. */
+const RECENT_FAILURES = 4096;
+
 /** How long block execution runs before letting other requests in. */
 const YIELD_EVERY_MS = 1;
 const INITIAL_BASE_FEE = 1_000_000_000n;
@@ -263,6 +268,8 @@ export class Chain {
   readonly devSnapshots = new DevSnapshots<WaitingTx>(SNAPSHOT_UNDO_KEYS);
   /** The newest ledger write: dev entries are answered once it has landed. */
   private lastWrite: Promise<void> = Promise.resolve();
+  /** Why recent transactions failed (the VM's error and return data), for their senders (RECENT_FAILURES of them). */
+  readonly failures = new Map<string, { error: string; data: Uint8Array }>();
   /** The run of mined blocks read last (or just mined), decoded. */
   private minedRun?: { entry: number; firstBlock: number; parentHash: Uint8Array; payload: MinedPayload };
   recoveredFrom: { snapshot: number | null; replayedBlocks: number } = { snapshot: null, replayedBlocks: 0 };
@@ -492,7 +499,7 @@ export class Chain {
           continue;
         }
         const roles = this.identities.rolesOf(item.sender);
-        if (!this.openNetwork && roles === 0) {
+        if (!this.openNetwork && (roles === 0 || item.impersonated)) {
           // A consortium network runs registered senders' transactions only (the pool
           // admits no others; this holds for every node that executes the log).
           this.dropped.push(item.hash);
@@ -509,6 +516,8 @@ export class Chain {
         let result;
         const evm = this.vm.evm as unknown as GuardedEvm;
         evm.messageGuard = new StateGuard(this.stateManager, this.policies, { address: item.sender, roles, authenticated: true }, this.openNetwork);
+        // An impersonated contract or system address sends as Hardhat lets it (EIP-3607 does not apply).
+        if (item.impersonated) this.stateManager.exemptFromEip3607(item.sender);
         try {
           result = await runTx(this.vm, {
             tx: item.tx,
@@ -522,8 +531,14 @@ export class Chain {
           continue;
         } finally {
           evm.messageGuard = undefined;
+          this.stateManager.exemptFromEip3607(undefined);
         }
         gasUsed += result.totalGasSpent;
+        const failed = result.execResult.exceptionError;
+        if (failed) {
+          this.failures.set(item.hash, { error: failed.error, data: result.execResult.returnValue });
+          if (this.failures.size > RECENT_FAILURES) this.failures.delete(this.failures.keys().next().value!);
+        }
         const receipt = result.receipt;
         receipt.cumulativeBlockGasUsed = gasUsed;
         included.push(item);

@@ -1,4 +1,4 @@
-import { HDNodeWallet, Mnemonic, Transaction, TypedDataEncoder, type TypedDataField } from 'ethers';
+import { HDNodeWallet, Mnemonic, Signature, toBeHex, Transaction, TypedDataEncoder, type TypedDataField } from 'ethers';
 import { invalidInput, invalidParams } from '../enclave/EnclaveFailure.ts';
 
 /**
@@ -36,6 +36,17 @@ export class DevAccounts {
     const wallet = this.wallet(address);
     const tx = Transaction.from(fields);
     tx.signature = wallet.signingKey.sign(tx.unsignedHash);
+    return Uint8Array.from(Buffer.from(tx.serialized.slice(2), 'hex'));
+  }
+
+  /**
+   * A transaction from an impersonated sender, with a placeholder signature (r derived
+   * from the sender, so two senders' otherwise equal transactions differ in hash, as
+   * Hardhat does); execution takes the sender from its envelope, never from this.
+   */
+  static impersonatedTransaction(address: string, fields: Parameters<typeof Transaction.from>[0]): Uint8Array {
+    const tx = Transaction.from(fields);
+    tx.signature = Signature.from({ r: toBeHex(BigInt(address) + 1n, 32), s: toBeHex(1n, 32), v: 27 });
     return Uint8Array.from(Buffer.from(tx.serialized.slice(2), 'hex'));
   }
 

@@ -92,6 +92,15 @@ export class Admission {
     return this.ask({ kind: 'admit', raw });
   }
 
+  /**
+   * Admits a transaction sent as `sender` without its signature (an impersonated sender
+   * on the dev network: its signature is a placeholder); sealed so that execution takes
+   * `sender` as the sender.
+   */
+  admitAs(raw: Uint8Array, sender: string): Promise<Admitted> {
+    return this.ask({ kind: 'admit', raw, sender });
+  }
+
   /** A sender's next nonce, counting its transactions in the pool. */
   nextNonce(address: string): Promise<bigint> {
     return this.ask({ kind: 'nextNonce', address });

@@ -75,6 +75,8 @@ export class CallSlots {
           budget.check();
           state.store = new Overlay(view);
           (vm!.evm as unknown as GuardedEvm).messageGuard = guard?.(state);
+          // As geth's eth_call: a call may be made from an address with code (EIP-3607 is a transaction rule).
+          state.exemptFromEip3607(tx.getSenderAddress().toString());
           return runTx(vm!, {
             tx,
             block,

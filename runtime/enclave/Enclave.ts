@@ -1,4 +1,4 @@
-import { bytesToHex } from '@ethereumjs/util';
+import { bytesToHex, hexToBytes } from '@ethereumjs/util';
 import { setFlagsFromString } from 'node:v8';
 import type { MessagePort } from 'node:worker_threads';
 import type { CallRequest, Credential, EnclaveConfig, HostToEnclave, InitResult, Notification, OrderResult, SignRequest } from '../boundary/messages.ts';
@@ -27,11 +27,15 @@ import { Filters } from './Filters.ts';
 import { LogRouter } from './LogRouter.ts';
 import { Subscriptions } from './Subscriptions.ts';
 import { CallSlots } from './CallSlots.ts';
-import { DEFAULT_PRIORITY_FEE, Reads } from './reads.ts';
+import { DEFAULT_PRIORITY_FEE, failure, Reads } from './reads.ts';
+import { Settlements } from './Settlements.ts';
 import { Admission } from './Admission.ts';
 import { DevOps } from './DevOps.ts';
 import { openEnvelope, unsealEnvelope } from './inspect.ts';
 import type { PoolUpdate } from './TxPool.ts';
+
+/** How long a send waits for its transaction's block (dev network), at most. */
+const SEND_WAIT_MS = 60_000;
 
 /** eth_sendTransaction calls of one account that may wait for their turn at once. */
 const SENDS_PER_ACCOUNT = 256;
@@ -74,6 +78,7 @@ export class Enclave {
   private readonly policyBook = new PolicyBook();
   /** Per dev account: the last send in line (eth_sendTransaction) and how many are in line. */
   private readonly sending = new Map<string, { last: Promise<void>; count: number }>();
+  private settlements = new Settlements(0, SEND_WAIT_MS);
 
   constructor(private readonly options: EnclaveOptions = {}) {}
 
@@ -91,6 +96,8 @@ export class Enclave {
         return this.ready()
           .chain.durable(Number(message.number))
           .then(() => null);
+      case 'settled':
+        return this.settled(message.hash);
       case 'read':
         return this.ready().reads.answer(message.query, this.who(message.caller));
       case 'session':
@@ -159,12 +166,13 @@ export class Enclave {
     return { filters: this.filters, subscriptions: this.subscriptions, logRouter: this.logRouter };
   }
 
-  /** Feeds a block that just became durable (and visible) to filters and subscriptions. */
+  /** Feeds a block that just became durable (and visible) to filters, subscriptions and waiting sends. */
   private blockDurable(seq: number): void {
     const { filters, subscriptions, logRouter } = this.watching();
-    if (filters.size === 0 && subscriptions.size === 0) return;
+    if (filters.size === 0 && subscriptions.size === 0 && this.settlements.size === 0) return;
     try {
       const stored = this.chain!.stored(seq);
+      this.settlements.blockDurable(stored);
       filters.blockDurable(stored);
       subscriptions.blockDurable(stored);
       // Logs last: the filters above chose which of them take this block's.
@@ -274,6 +282,7 @@ export class Enclave {
       },
     });
     this.admission = admission;
+    this.settlements = new Settlements(config.limits.poolSlots, SEND_WAIT_MS);
     this.devOps = new DevOps(chain, async (hash) => (await admission.pending(hash)) !== undefined);
     const pool = {
       nextNonce: (address: string) => admission.nextNonce(address),
@@ -348,6 +357,7 @@ export class Enclave {
       }
     }
     const { dropped, changedAccounts } = chain.takePoolNews();
+    this.settlements.dropped(dropped);
     if (blocks.length || dropped.length || changedAccounts.size) {
       const changed: string[] = [];
       for (const a of changedAccounts) if (this.followed.has(a)) changed.push(a);
@@ -364,6 +374,34 @@ export class Enclave {
       } else admission.update(update);
     }
     return { blocks, dev, waiting: chain.waiting, skipped };
+  }
+
+  /**
+   * Waits until transaction `hash` is in a durable block; true if it is, false if it
+   * was dropped or the wait ran out. A reverted one answers with its revert error, where
+   * its contract's policy lets the output be seen (else a bare revert), as Hardhat does.
+   */
+  private async settled(hash: string): Promise<boolean> {
+    const { chain } = this.ready();
+    const located = () => {
+      const seq = chain.ledger.blockOfTx(hexToBytes(hash as `0x${string}`));
+      if (seq === undefined || seq > chain.headNumber) return undefined;
+      const stored = chain.stored(seq);
+      const index = stored.txIndex.get(hash);
+      return index === undefined ? undefined : { stored, index };
+    };
+    const settled = await this.settlements.wait(hash, () => {
+      const at = located();
+      return at ? { included: true, reverted: at.stored.receipts[at.index]!.status === 0 } : { included: false };
+    });
+    if (!settled.included || !settled.reverted) return settled.included;
+    const at = located();
+    const failed = chain.failures.get(hash);
+    if (!at || !failed) throw failure('revert', new Uint8Array(0), false);
+    const tx = at.stored.block.transactions[at.index]!;
+    const target = tx.to?.toString() ?? at.stored.receipts[at.index]!.contractAddress;
+    const shown = target === undefined || chain.policies.hashAt(chain.world, target) === undefined;
+    throw failure(failed.error, failed.data, shown);
   }
 
   /** The pool's view of these senders, as of the tip. */
@@ -389,7 +427,8 @@ export class Enclave {
     const { chain, reads, dev } = this.ready();
     if (!request.from) throw invalidInput('from address is required');
     const from = request.from;
-    dev.requireKey(from);
+    const impersonated = this.ready().devOps.impersonated.has(from);
+    if (!impersonated) dev.requireKey(from);
     if (request.type !== undefined && request.type > 2) {
       throw invalidInput(`transaction type not supported: type ${request.type}; use type 0, 1 or 2`);
     }
@@ -398,7 +437,10 @@ export class Enclave {
     if (waiting && waiting.count >= SENDS_PER_ACCOUNT) {
       throw new EnclaveFailure('limitExceeded', `too many eth_sendTransaction in progress for ${from}: at most ${SENDS_PER_ACCOUNT}`);
     }
-    const turn = { last: (waiting?.last ?? Promise.resolve()).then(() => this.signAndAdmit(request, from, gas, chain)), count: (waiting?.count ?? 0) + 1 };
+    const turn = {
+      last: (waiting?.last ?? Promise.resolve()).then(() => this.signAndAdmit(request, from, gas, chain, impersonated)),
+      count: (waiting?.count ?? 0) + 1,
+    };
     const settled = turn.last.then(
       () => {},
       () => {},
@@ -413,7 +455,7 @@ export class Enclave {
     return turn.last;
   }
 
-  private async signAndAdmit(request: CallRequest, from: string, gas: bigint, chain: Chain) {
+  private async signAndAdmit(request: CallRequest, from: string, gas: bigint, chain: Chain, impersonated: boolean) {
     const { admission, dev } = this.ready();
     const nonce = request.nonce ?? (await admission.nextNonce(from));
     const baseFee = chain.nextBaseFee;
@@ -425,7 +467,7 @@ export class Enclave {
           maxFeePerGas: request.maxFeePerGas ?? 2n * baseFee + (request.maxPriorityFeePerGas ?? DEFAULT_PRIORITY_FEE),
         };
     const type = legacy ? (request.accessList ? 1 : 0) : 2;
-    const raw = dev.signTransaction(from, {
+    const fields = {
       type,
       chainId: chain.common.chainId(),
       nonce: Number(nonce),
@@ -435,8 +477,9 @@ export class Enclave {
       gasLimit: gas,
       accessList: request.accessList,
       ...fees,
-    });
-    return admission.admit(raw);
+    };
+    if (impersonated) return admission.admitAs(DevAccounts.impersonatedTransaction(from, fields), from);
+    return admission.admit(dev.signTransaction(from, fields));
   }
 
   private sign(request: SignRequest): string {

@@ -21,7 +21,7 @@ import { TxPool, type PoolUpdate } from './TxPool.ts';
 /** Executing thread -> admission thread. */
 export type AdmissionRequest =
   /** Admit a signed transaction (eth_sendTransaction, or a submit made in-process). */
-  | { kind: 'admit'; id: number; raw: Uint8Array }
+  | { kind: 'admit'; id: number; raw: Uint8Array; sender?: string }
   | { kind: 'nextNonce'; id: number; address: string }
   | { kind: 'pending'; id: number; hash: string }
   /** After blocks, or in answer to a lookup; not answered. */
@@ -75,10 +75,10 @@ function follow(sender: string): Promise<void> | undefined {
   });
 }
 
-async function admit(raw: Uint8Array): Promise<Admitted> {
+async function admit(raw: Uint8Array, sender?: string): Promise<Admitted> {
   let inspected: Inspected;
   try {
-    inspected = inspectTransaction(raw, common, envelopeKey);
+    inspected = inspectTransaction(raw, common, envelopeKey, sender);
   } catch (err) {
     throw err instanceof EnclaveFailure ? err : invalidInput('invalid transaction');
   }
@@ -108,7 +108,7 @@ port.on('message', (batch: AdmissionRequest[]) => {
         break;
       }
       case 'admit':
-        answer(m.id, () => admit(m.raw));
+        answer(m.id, () => admit(m.raw, m.sender));
         break;
       case 'nextNonce':
         answer(m.id, async () => {

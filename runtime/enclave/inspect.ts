@@ -1,7 +1,7 @@
 import type { Common } from '@ethereumjs/common';
 import { RLP } from '@ethereumjs/rlp';
 import { createTxFromRLP, type TypedTransaction } from '@ethereumjs/tx';
-import { Address, bigIntMax, bytesToBigInt, bytesToHex, equalsBytes } from '@ethereumjs/util';
+import { Address, bigIntMax, bytesToBigInt, bytesToHex, equalsBytes, hexToBytes } from '@ethereumjs/util';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { keccak256 } from '../crypto/ethCrypto.ts';
 import { EnclaveFailure, invalidInput } from './EnclaveFailure.ts';
@@ -27,7 +27,7 @@ export interface Inspected {
  * public key so execution never recovers the signature again. Runs on the enclave's
  * admission thread.
  */
-export function inspectTransaction(raw: Uint8Array, common: Common, envelopeKey: Uint8Array): Inspected {
+export function inspectTransaction(raw: Uint8Array, common: Common, envelopeKey: Uint8Array, impersonated?: string): Inspected {
   const type = raw[0]! <= 0x7f ? raw[0]! : 0;
   if (type === 3 || type === 4) {
     throw invalidInput(
@@ -50,13 +50,15 @@ export function inspectTransaction(raw: Uint8Array, common: Common, envelopeKey:
   // Execution takes the bytes as the transaction's encoding (its hash, the block body),
   // so they must be exactly what the decoded transaction encodes to.
   if (!equalsBytes(tx.serialize(), raw)) throw invalidInput('invalid transaction: not in canonical RLP encoding');
-  let publicKey: Uint8Array;
-  try {
-    publicKey = tx.getSenderPublicKey();
-  } catch {
-    throw invalidInput('invalid sender');
+  let publicKey: Uint8Array | undefined;
+  if (impersonated === undefined) {
+    try {
+      publicKey = tx.getSenderPublicKey();
+    } catch {
+      throw invalidInput('invalid sender');
+    }
   }
-  const sender = addressOf(publicKey);
+  const sender = publicKey ? addressOf(publicKey) : impersonated!;
   const intrinsic = bigIntMax(tx.getIntrinsicGas(), calldataFloorGas(tx.data));
   if (tx.gasLimit < intrinsic) throw invalidInput(`intrinsic gas too low: have ${tx.gasLimit}, want ${intrinsic}`);
   let maxFee: bigint;
@@ -80,7 +82,7 @@ export function inspectTransaction(raw: Uint8Array, common: Common, envelopeKey:
     maxFee,
     tip,
     value: tx.value,
-    envelope: seal(envelopeKey, publicKey, raw),
+    envelope: publicKey ? seal(envelopeKey, SIGNED, publicKey, raw) : seal(envelopeKey, IMPERSONATED, hexToBytes(sender as `0x${string}`), raw),
   };
 }
 
@@ -108,30 +110,39 @@ export function unsealEnvelope(envelope: Uint8Array, envelopeKey: Uint8Array): U
 }
 
 /** Decodes an unsealed envelope into the transaction, ready to execute, and its sender. */
-export function decodeEnvelope(plain: Uint8Array, common: Common): { tx: TypedTransaction; sender: string; hash: string; raw: Uint8Array } {
-  const publicKey = plain.subarray(0, 64);
-  const raw = plain.subarray(64);
+export function decodeEnvelope(
+  plain: Uint8Array,
+  common: Common,
+): { tx: TypedTransaction; sender: string; hash: string; raw: Uint8Array; impersonated?: true } {
+  const impersonated = plain[0] === IMPERSONATED;
+  const from = plain.subarray(1, impersonated ? 21 : 65);
+  const raw = plain.subarray(impersonated ? 21 : 65);
   // Frozen only once the sender's address is given (ethereumjs derives it from the key,
   // a keccak, each of the several times runTx asks): ethereumjs caches the hash of a
   // frozen transaction only, and recomputes it on every call otherwise.
   const tx = createTxFromRLP(raw, { common, freeze: false });
   // ethereumjs's own slots for the recovered key and the hash; admission checked that
   // `raw` is the canonical encoding.
-  tx.cache.senderPubKey = publicKey;
+  if (!impersonated) tx.cache.senderPubKey = from;
   tx.cache.hash = keccak256(raw);
-  const senderBytes = keccak256(publicKey).subarray(12);
+  const senderBytes = impersonated ? from : keccak256(from).subarray(12);
   const senderAddress = new Address(senderBytes);
   tx.getSenderAddress = () => senderAddress;
   Object.freeze(tx);
-  return { tx, sender: bytesToHex(senderBytes), hash: bytesToHex(tx.cache.hash), raw };
+  const decoded = { tx, sender: bytesToHex(senderBytes), hash: bytesToHex(tx.cache.hash), raw };
+  return impersonated ? { ...decoded, impersonated: true } : decoded;
 }
 
-function seal(key: Uint8Array, publicKey: Uint8Array, raw: Uint8Array): Uint8Array {
+/** An envelope's first byte: a signed transaction (the sender's public key follows) or an impersonated one (its address). */
+const SIGNED = 0;
+const IMPERSONATED = 1;
+
+function seal(key: Uint8Array, kind: number, from: Uint8Array, raw: Uint8Array): Uint8Array {
   // A random 96-bit IV per envelope under a key used for one run: far below the
   // 2^32 messages at which random IVs risk a repeat.
   const iv = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', key, iv);
-  const body = cipher.update(Buffer.concat([publicKey, raw]));
+  const body = cipher.update(Buffer.concat([Uint8Array.of(kind), from, raw]));
   cipher.final();
   return new Uint8Array(Buffer.concat([iv, body, cipher.getAuthTag()]));
 }

@@ -613,7 +613,7 @@ function tipOf(tx: TypedTransaction, baseFee: bigint): bigint {
  * the caller may not see the contract's output (`shown` false), every failure reads as
  * a bare revert: neither revert data nor the VM's error text leaves the enclave.
  */
-function failure(error: string, returnValue: Uint8Array, shown: boolean): EnclaveFailure {
+export function failure(error: string, returnValue: Uint8Array, shown: boolean): EnclaveFailure {
   if (!shown) return new EnclaveFailure('reverted', 'execution reverted', '0x');
   if (error === 'revert') {
     const data = bytesToHex(returnValue);

@@ -16,6 +16,8 @@ type Undo =
   | { kind: 'slot'; address: string; slot: string; prior: Uint8Array | undefined };
 
 const EMPTY = new Uint8Array(0);
+/** The prefix of an EIP-7702 delegation, followed by a zero address. */
+const DELEGATION_MARK = Uint8Array.from([0xef, 0x01, 0x00, ...new Uint8Array(20)]);
 
 /**
  * The VM's view of state: reads and writes go to a {@link StateStore} (the committed
@@ -88,7 +90,23 @@ export class JournaledStateManager implements StateManagerInterface {
     this.writeAccount(a, { ...current, codeHash });
   }
 
+  /**
+   * Lets `address` send the next transaction although it has code (EIP-3607 refuses such
+   * senders): the first code lookup of it reads as an EIP-7702 delegation, which runTx's
+   * check accepts; later lookups (the call itself) see its code. Only for a sender with
+   * code, whose check is the first lookup; undefined clears it.
+   */
+  exemptFromEip3607(address: string | undefined): void {
+    this.exempt = address !== undefined && this.store.account(address)?.codeHash.some((b, i) => b !== KECCAK256_NULL[i]) ? address : undefined;
+  }
+
+  private exempt?: string;
+
   async getCode(address: Address): Promise<Uint8Array> {
+    if (this.exempt !== undefined && address.toString() === this.exempt) {
+      this.exempt = undefined;
+      return DELEGATION_MARK;
+    }
     const record = this.store.account(address.toString());
     if (!record) return EMPTY;
     const hash = bytesToHex(record.codeHash);

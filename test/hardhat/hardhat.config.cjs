@@ -2,12 +2,17 @@
 //
 //   cd test/hardhat
 //   CONCLAVE_RPC_URL=http://127.0.0.1:8545 ../../node_modules/.bin/hardhat run scripts/deploy.cjs --network conclave
+//   CONCLAVE_RPC_URL=http://127.0.0.1:8545 ../../node_modules/.bin/hardhat test --network conclave
+//
+// The suite in test/ is an ordinary developer's suite (hardhat-network-helpers,
+// hardhat-chai-matchers); it passes unchanged on Hardhat's in-process network.
 //
 // Works offline: Hardhat normally downloads solc from binaries.soliditylang.org;
 // here the TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD subtask is overridden (the
 // documented Hardhat 2 pattern) to use the solc-js build shipped in the repo's
 // node_modules/solc instead.
 require("@nomicfoundation/hardhat-ethers");
+require("@nomicfoundation/hardhat-chai-matchers");
 const { subtask } = require("hardhat/config");
 const { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } = require("hardhat/builtin-tasks/task-names");
 
@@ -36,6 +41,8 @@ module.exports = {
     },
   },
   defaultNetwork: "hardhat",
+  // Hardhat's default (40 s) is for its in-process network; a remote node gets more room.
+  mocha: { timeout: 120_000 },
   networks: {
     hardhat: {
       hardfork: "prague",
@@ -43,7 +50,10 @@ module.exports = {
     },
     conclave: {
       url: process.env.CONCLAVE_RPC_URL ?? "http://127.0.0.1:8545",
-      accounts: { mnemonic: MNEMONIC },
+      // The node's own dev accounts (eth_accounts, eth_sendTransaction), as Hardhat's
+      // `localhost` network uses: a locally signing provider refuses to send from an
+      // impersonated address (HH103), so impersonation needs the node to send.
+      accounts: "remote",
       timeout: 60_000,
     },
   },

@@ -1,5 +1,5 @@
 import { param, parseCallRequest } from '../params.ts';
-import { callerOf, type Services } from '../services.ts';
+import { callerOf, settle, type Services } from '../services.ts';
 import type { MethodEntry } from '../types.ts';
 
 /**
@@ -14,7 +14,7 @@ export const eth_sendTransaction: MethodEntry<Services> = {
     const request = param(params, 0, 'transaction', parseCallRequest);
     const admitted = await ctx.services.enclave.request({ type: 'sendTransaction', caller: callerOf(ctx), request });
     await ctx.services.order(admitted);
-    const { hash } = admitted;
-    return hash;
+    await settle(ctx, admitted.hash);
+    return admitted.hash;
   },
 };
