@@ -12,8 +12,12 @@ import { BENCH_DIR } from './workload.ts';
 
 export const ROOT = path.resolve(BENCH_DIR, '..');
 
-export type PeerName = 'conclave' | 'hardhat' | 'anvil' | 'vm';
-export const ALL_PEERS: PeerName[] = ['conclave', 'hardhat', 'anvil', 'vm'];
+/**
+ * `conclave` answers a send once its block is durable (Hardhat's semantics, the default);
+ * `conclave-admit` is the same node started with --send-returns-at-admission.
+ */
+export type PeerName = 'conclave' | 'conclave-admit' | 'hardhat' | 'anvil' | 'vm';
+export const ALL_PEERS: PeerName[] = ['conclave', 'conclave-admit', 'hardhat', 'anvil', 'vm'];
 
 export interface PeerProcess {
   name: PeerName;
@@ -273,10 +277,10 @@ export function conclaveHome(): ConclaveHome {
   };
 }
 
-/** Our node, as a user starts it: `conclave start` with default settings. */
-export function startConclave(home: ConclaveHome, port: number): Promise<PeerProcess> {
+/** Our node, as a user starts it: `conclave start` with default settings (or answering sends at admission). */
+export function startConclave(home: ConclaveHome, port: number, admit = false): Promise<PeerProcess> {
   return spawnPeer({
-    name: 'conclave',
+    name: admit ? 'conclave-admit' : 'conclave',
     cmd: process.execPath,
     // CONCLAVE_BENCH_NODE_FLAGS passes Node flags to our node, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
     args: [
@@ -289,6 +293,7 @@ export function startConclave(home: ConclaveHome, port: number): Promise<PeerPro
       home.dataDir,
       '--platform-secret-file',
       home.secretFile,
+      ...(admit ? ['--send-returns-at-admission'] : []),
     ],
     ready: { line: /Listening on (http:\/\/\S+) \(HTTP\) and (ws:\/\/\S+) \(WebSocket\)/, urls: (m) => [m[1]!, m[2]!] },
     timeoutMs: 180_000,

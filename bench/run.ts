@@ -225,10 +225,10 @@ async function runRpcPeer(name: Exclude<PeerName, 'vm'>, w: Workload, r: PeerRes
   const port = await freePort();
   log(`\n== ${name}: starting`);
   let proc: PeerProcess;
-  if (name === 'conclave') {
+  if (name === 'conclave' || name === 'conclave-admit') {
     home = conclaveHome();
     homes.push(home);
-    proc = await startConclave(home, port);
+    proc = await startConclave(home, port, name === 'conclave-admit');
   } else if (name === 'hardhat') proc = await startHardhat(port);
   else proc = await startAnvil(port);
   r.command = proc.command;

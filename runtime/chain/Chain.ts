@@ -44,6 +44,7 @@ import type { PolicyBook } from '../policy/PolicyBook.ts';
 import type { Policy } from '../policy/Policy.ts';
 import { StateGuard } from '../policy/StateGuard.ts';
 import { runSystemCalls } from './systemCalls.ts';
+import { ConsoleCapture } from '../evm/consoleCapture.ts';
 
 /** A transaction taken from the ordering log, with the sender recovered at submission. */
 export interface QueuedTx {
@@ -206,6 +207,11 @@ export const MAX_MINE_BLOCKS = 100_000n;
 /** Overwritten keys kept for evm_revert while snapshots are live (~100 bytes each). */
 const SNAPSHOT_UNDO_KEYS = 4_000_000;
 
+/** A console.log line, on the node's standard output as Anvil prints them. */
+function printLine(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
 /** Failed transactions whose revert data is kept for their senders' waiting sends. */
 const RECENT_FAILURES = 4096;
 
@@ -233,6 +239,7 @@ export class Chain {
   readonly policies: PolicyBook;
   readonly openNetwork: boolean;
   private vm!: VM;
+  private console?: ConsoleCapture;
   private stateManager!: JournaledStateManager;
   /** What the EVM asks of the chain (BLOCKHASH); call VMs share it. */
   readonly vmBlockchain = {
@@ -301,6 +308,8 @@ export class Chain {
     const blockchain = chain.vmBlockchain as never;
     const evm = await createChainEvm({ common: chain.common, stateManager, blockchain }, 'block');
     chain.vm = await createVM({ common: chain.common, stateManager, blockchain, evm });
+    // console.sol's lines, printed as transactions run (never on replay): dev network only.
+    if (opts.openNetwork) chain.console = new ConsoleCapture(evm.events, (address) => chain.policies.hashAt(chain.world, address) !== undefined);
     if (opts.ledger.head < 0) await chain.createGenesis(opts.genesis);
     else await chain.recover();
     return chain;
@@ -532,6 +541,7 @@ export class Chain {
         } finally {
           evm.messageGuard = undefined;
           this.stateManager.exemptFromEip3607(undefined);
+          this.console?.flush(printLine);
         }
         gasUsed += result.totalGasSpent;
         const failed = result.execResult.exceptionError;
@@ -781,12 +791,13 @@ export class Chain {
     const writeSet: WriteSet = { accounts: new Map(), storage: new Map(), codes: new Map() };
     let parent = this.tipBlock;
     let firstTimestamp = 0n;
+    let yielded = performance.now();
     for (let i = 0; i < count; i++) {
       const headerData = nextHeader(parent, this.blockGasLimit, cutMs, this.devClock);
       if (i === 0) firstTimestamp = headerData.timestamp;
       else headerData.timestamp = firstTimestamp + BigInt(i) * interval;
       this.clock = { offset: this.clock.offset };
-      await runSystemCalls(this.vm, createBlock({ header: headerData }, { common: this.common }));
+      await runSystemCalls(this.vm, { ...headerData, block: () => createBlock({ header: headerData }, { common: this.common }) });
       const stateRoot = await this.world.stateRoot();
       const header = emptyHeader(headerData, stateRoot, this.common);
       parent = new Block(header, [], [], [], { common: this.common });
@@ -797,6 +808,11 @@ export class Chain {
       mergeWriteSet(writeSet, changes);
       this.history.record(firstBlock + i, changes);
       this.devSnapshots.record(changes);
+      // Reads are answered between blocks: a run of thousands takes seconds.
+      if (performance.now() - yielded > YIELD_EVERY_MS) {
+        await new Promise(setImmediate);
+        yielded = performance.now();
+      }
     }
     const payload: MinedPayload = { firstBlock, firstTimestamp, interval, baseFees, stateRoots, hashes, writeSet, clock: this.clock };
     const lastBlock = firstBlock + count - 1;

@@ -34,9 +34,11 @@ type Write = [bigint, Uint8Array];
  * zero or not), and the contract records each block's timestamp so that `get` answers
  * for it (with the zero root) as on any Prague chain.
  */
-export async function runSystemCalls(vm: VM, block: Block): Promise<void> {
-  const { timestamp, number, parentHash } = block.header;
-  const root = block.header.parentBeaconBlockRoot!;
+export async function runSystemCalls(vm: VM, context: Block | SystemCallContext): Promise<void> {
+  const header = 'header' in context ? context.header : context;
+  const block = 'header' in context ? () => context : context.block;
+  const { timestamp, number, parentHash } = header;
+  const root = header.parentBeaconBlockRoot!;
   const index = timestamp % SYSTEM_RING_LENGTH;
   await systemCall(vm, block, BEACON_ROOTS, root, BEACON_ROOTS_BYTES, [
     [index, bigIntToBytes(timestamp)],
@@ -54,7 +56,20 @@ export async function runSystemCalls(vm: VM, block: Block): Promise<void> {
  * interpreter would cost ~20x more per block, which a mine of thousands of blocks
  * feels. Any other code (replaced on a dev network) is run as the EIPs say.
  */
-async function systemCall(vm: VM, block: Block, to: Address, data: Uint8Array, canonical: Uint8Array, writes: Write[]): Promise<void> {
+/**
+ * What the system calls read of the block: its header fields, and the block itself only
+ * where a replaced contract's code runs as a real call (made when asked: mining many
+ * empty blocks at once runs the standard code's writes alone).
+ */
+export interface SystemCallContext {
+  timestamp: bigint;
+  number: bigint;
+  parentHash: Uint8Array;
+  parentBeaconBlockRoot?: Uint8Array;
+  block: () => Block;
+}
+
+async function systemCall(vm: VM, block: () => Block, to: Address, data: Uint8Array, canonical: Uint8Array, writes: Write[]): Promise<void> {
   const code = await vm.stateManager.getCode(to);
   // "If there is no code at the address, the call must fail silently" (both EIPs).
   if (code.length === 0) return;
@@ -62,7 +77,7 @@ async function systemCall(vm: VM, block: Block, to: Address, data: Uint8Array, c
     for (const [slot, value] of writes) await vm.stateManager.putStorage(to, setLengthLeft(bigIntToBytes(slot), 32), value);
     return;
   }
-  await vm.evm.runCall({ caller: SYSTEM, to, data, gasLimit: SYSTEM_CALL_GAS, block, skipNonceIncrement: true });
+  await vm.evm.runCall({ caller: SYSTEM, to, data, gasLimit: SYSTEM_CALL_GAS, block: block(), skipNonceIncrement: true });
   // The call touched SYSTEM_ADDRESS (a zero-value transfer); EIP-161 removes it again,
   // as after a transaction, and the warm sets start afresh.
   await vm.evm.journal.cleanup();

@@ -338,6 +338,35 @@ describe('leak matrix', () => {
     assertNotPermitted(await ask(readers.topic!, 'eth_estimateGas', [{ to: token, data, from: c.address('alice') }]), 'estimateGas naming another identity');
   });
 
+  test('impersonating the auditor authenticates no read: reads go by the session, never by impersonation', async () => {
+    // Every reader tries to impersonate the auditor (Hardhat's and Anvil's names); on a
+    // consortium network dev methods are refused, and in any case reads are decided by the
+    // session the reader holds: naming the auditor as `from` afterwards gains nothing.
+    const auditor = c.address('auditor');
+    const expect: Record<string, Expect> = {
+      sender: 'notPermitted', topic: 'notPermitted', arg: 'notPermitted', user: 'notPermitted', member: 'notPermitted',
+      auditor: 'visible', anonymous: 'notPermitted', unregistered: 'notPermitted', scoped: 'notPermitted',
+    };
+    await each(expect, async (r, e, cell) => {
+      for (const method of ['hardhat_impersonateAccount', 'anvil_impersonateAccount']) {
+        const a = await ask(r, method, [auditor]);
+        assert.ok(a.error, `${cell}: ${method} refused, got ${JSON.stringify(a).slice(0, 200)}`);
+      }
+      const asAuditor = await call(r, token, balanceOf(c.address('bob')), { from: auditor });
+      const storage = await ask(r, 'eth_getStorageAt', [token, '0x2', 'latest']);
+      if (e === 'visible') {
+        assert.equal(BigInt(asAuditor.result), 4242n + 99n, cell);
+        assert.equal(BigInt(storage.result), 1_000_000n, `${cell} (storage)`);
+      } else {
+        assertNotPermitted(asAuditor, `${cell} (from: the auditor)`);
+        assertNotPermitted(storage, `${cell} (storage)`);
+      }
+    }, 'impersonating the auditor');
+    // Nor does it send as the auditor: no key, no impersonation.
+    const send = await ask(readers.anonymous!, 'eth_sendTransaction', [{ from: auditor, to: token, data: balanceOf(auditor) }]);
+    assert.ok(send.error, `a send as the auditor is refused, got ${JSON.stringify(send).slice(0, 200)}`);
+  });
+
   test('a logged-out token is refused on every path', async () => {
     const r = readers.loggedOut!;
     for (const [method, params] of [

@@ -86,6 +86,13 @@ import { web3_sha3 } from './web3_sha3.ts';
  * One table, one file per method.
  */
 export const methods: MethodTable<Services> = {
+  eth_blobBaseFee: { status: 'unsupported', disclosure: 'none', description: 'blob transactions are not accepted' },
+  eth_createAccessList: { status: 'unsupported', disclosure: 'none', description: 'not offered yet' },
+  eth_getProof: { status: 'unsupported', disclosure: 'none', description: 'state proofs are not offered yet' },
+  eth_getUncleByBlockHashAndIndex: { status: 'unsupported', disclosure: 'none', description: 'no uncles after the merge' },
+  eth_getUncleByBlockNumberAndIndex: { status: 'unsupported', disclosure: 'none', description: 'no uncles after the merge' },
+  eth_signTransaction: { status: 'unsupported', disclosure: 'none', usesNodeKeys: true, description: 'not offered; use eth_sendTransaction' },
+  eth_simulateV1: { status: 'unsupported', disclosure: 'none', description: 'not offered yet' },
   anvil_dropTransaction,
   anvil_getAutomine,
   anvil_impersonateAccount,
