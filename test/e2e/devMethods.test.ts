@@ -142,13 +142,11 @@ describe('dev methods on the dev network', () => {
     assert.equal(await head(url), start + 19);
   });
 
-  test('hardhat_mine of 8,201 blocks is fast and the chain reads back', async () => {
+  // Its speed is the bench's to measure, not a test's.
+  test('hardhat_mine of 8,201 blocks: the chain reads back', async () => {
     const start = await head(url);
-    const t0 = Date.now();
     await call(url, 'hardhat_mine', [hex(8201)]);
-    const took = Date.now() - t0;
     assert.equal(await head(url), start + 8201);
-    assert.ok(took < 5000, `mining 8,201 blocks took ${took} ms`);
     const mid = await block(url, start + 4000);
     const next = await block(url, start + 4001);
     assert.equal(next.parentHash, mid.hash);
