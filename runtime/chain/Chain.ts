@@ -386,20 +386,14 @@ export class Chain {
       from = snapshot.entry + 1;
       snapshotBlock = seq;
     }
-    // The state root the last entry recorded: a block's header, or a dev entry's own.
-    let expected: Uint8Array | undefined;
     for (let entry = from; entry <= head; entry++) {
       const payload = decodeEntry(this.ledger.read(entry));
       this.world.apply(payload.writeSet);
-      if (payload.kind === 'block') {
-        // Building a block takes the next timestamp and base fee that were set.
-        this.clock = { offset: this.clock.offset };
-        expected = undefined;
-      } else {
-        this.clock = payload.clock;
-        expected = payload.kind === 'state' ? payload.stateRoot : payload.stateRoots.subarray(payload.stateRoots.length - 32);
-      }
+      // Building a block takes the next timestamp and base fee that were set.
+      this.clock = payload.kind === 'block' ? { offset: this.clock.offset } : payload.clock;
     }
+    // The state root the newest entry recorded: a dev entry's own, else its block's header's.
+    const expected = recordedRoot(decodeEntry(this.ledger.read(head)));
     this.world.takeChanges();
     const headNumber = this.ledger.lastBlock;
     this.headBlock = this.tipBlock = this.stored(headNumber).block;
@@ -962,6 +956,13 @@ function publicBloom(receipts: StoredReceipt[], policies: BlockPolicies, policy:
     }
   }
   return bloom.bitvector;
+}
+
+/** The state root a dev entry records after itself; undefined for a block entry (its header has it). */
+function recordedRoot(payload: ReturnType<typeof decodeEntry>): Uint8Array | undefined {
+  if (payload.kind === 'state') return payload.stateRoot;
+  if (payload.kind === 'mined') return payload.stateRoots.subarray(payload.stateRoots.length - 32);
+  return undefined;
 }
 
 function emptyStoredBlock(block: Block): StoredBlock {
