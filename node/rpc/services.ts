@@ -64,14 +64,15 @@ export function subscribe(ctx: Ctx & { connection: Connection }, subscription: S
 export async function submitRaw(ctx: Ctx, raw: Uint8Array): Promise<string> {
   const admitted = await ctx.services.enclave.request({ type: 'submit', raw });
   await ctx.services.order(admitted);
-  await settle(ctx, admitted.hash);
+  await settle(ctx, admitted);
   return admitted.hash;
 }
 
 /**
  * Hardhat's send semantics (see Services.sendsWait): waits for the transaction's block to
- * be durable, so the caller reads its receipt and state at once; a revert is thrown.
+ * be durable, so the caller reads its receipt and state at once; a revert is thrown. A
+ * transaction that waits for a nonce gap is answered at once, as Hardhat answers it.
  */
-export async function settle(ctx: Ctx, hash: string): Promise<void> {
-  if (ctx.services.sendsWait()) await ctx.services.enclave.request({ type: 'settled', hash });
+export async function settle(ctx: Ctx, admitted: Admitted): Promise<void> {
+  if (admitted.envelopes.length > 0 && ctx.services.sendsWait()) await ctx.services.enclave.request({ type: 'settled', hash: admitted.hash });
 }

@@ -336,6 +336,20 @@ describe('dev methods on the dev network', () => {
     }
   });
 
+  test('a send that waits for a nonce gap is answered at once; filling the gap mines both', async () => {
+    const to = fresh();
+    const sender = new Wallet(DEV_KEY_1);
+    const nonce = Number(await call(url, 'eth_getTransactionCount', [sender.address, 'pending']));
+    const gapped = call(url, 'eth_sendRawTransaction', [await sign(sender, nonce + 1, { to, value: 2n })]);
+    const answered = await Promise.race([gapped.then(() => true), new Promise((resolve) => setTimeout(() => resolve(false), 20_000))]);
+    assert.equal(answered, true, 'answered without waiting for a block that cannot come yet');
+    assert.equal(await call(url, 'eth_getTransactionReceipt', [await gapped]), null);
+    const filler = await call(url, 'eth_sendRawTransaction', [await sign(sender, nonce, { to, value: 1n })]);
+    assert.equal((await call(url, 'eth_getTransactionReceipt', [filler]))?.status, '0x1');
+    assert.equal((await mined(provider, await gapped)).status, 1);
+    assert.equal(BigInt(await call(url, 'eth_getBalance', [to, 'latest'])), 3n);
+  });
+
   test('the send of a transaction that reverts answers its revert error and data; the transaction is still mined', async () => {
     const reverter = fresh();
     // Runtime code: MSTORE(0, 42), REVERT(0, 32).

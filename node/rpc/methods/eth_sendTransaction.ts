@@ -14,7 +14,7 @@ export const eth_sendTransaction: MethodEntry<Services> = {
     const request = param(params, 0, 'transaction', parseCallRequest);
     const admitted = await ctx.services.enclave.request({ type: 'sendTransaction', caller: callerOf(ctx), request });
     await ctx.services.order(admitted);
-    await settle(ctx, admitted.hash);
+    await settle(ctx, admitted);
     return admitted.hash;
   },
 };
