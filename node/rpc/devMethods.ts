@@ -45,6 +45,8 @@ function parseWord(v: unknown, name: string): Uint8Array {
 
 type Flavour = 'hardhat' | 'anvil';
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Hardhat answers `true` where Anvil answers `null`. */
 const done = (flavour: Flavour) => (flavour === 'hardhat' ? true : null);
 
@@ -134,7 +136,10 @@ export const setIntervalMining = (flavour: Flavour | 'evm') =>
   entry('Mines a block every so many milliseconds (Anvil: seconds); 0 stops.', (params, ctx) => {
     requireDevNetwork(ctx);
     const every = Number(param(params, 0, 'interval', (v, n) => parseDevNumber(v, n, 32)));
-    ctx.services.mining.setIntervalMining(flavour === 'anvil' ? every * 1000 : every);
+    const ms = flavour === 'anvil' ? every * 1000 : every;
+    // Node's timers take at most 2^31 - 1 ms (and fire at once beyond it).
+    if (ms > MAX_TIMER_MS) throw new InvalidParamsError(`invalid interval: at most ${MAX_TIMER_MS} ms`);
+    ctx.services.mining.setIntervalMining(ms);
     return flavour === 'anvil' ? null : true;
   });
 

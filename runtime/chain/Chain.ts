@@ -206,6 +206,8 @@ export function devTimestamp(clock: DevClock, cutMs: number, parent: bigint): bi
 export const MAX_MINE_BLOCKS = 100_000n;
 /** Overwritten keys kept for evm_revert while snapshots are live (~100 bytes each). */
 const SNAPSHOT_UNDO_KEYS = 4_000_000;
+/** Live evm_snapshot snapshots (each holds a copy of the queue, empty while automine is on). */
+const MAX_SNAPSHOTS = 65_536;
 
 /** A console.log line, on the node's standard output as Anvil prints them. */
 function printLine(line: string): void {
@@ -272,7 +274,7 @@ export class Chain {
   /** Dev-network time and base-fee settings; recorded by dev entries and snapshots. */
   clock: DevClock = { offset: 0n };
   /** evm_snapshot's marks and the undo sets they need (dev network). */
-  readonly devSnapshots = new DevSnapshots<WaitingTx>(SNAPSHOT_UNDO_KEYS);
+  readonly devSnapshots = new DevSnapshots<WaitingTx>(SNAPSHOT_UNDO_KEYS, MAX_SNAPSHOTS);
   /** The newest ledger write: dev entries are answered once it has landed. */
   private lastWrite: Promise<void> = Promise.resolve();
   /** Why recent transactions failed (the VM's error and return data), for their senders (RECENT_FAILURES of them). */
@@ -729,7 +731,7 @@ export class Chain {
     if (this.devSnapshots.forgotten(id)) {
       throw new EnclaveFailure(
         'limitExceeded',
-        `snapshot ${bigIntToHex(id)} was dropped: more than ${SNAPSHOT_UNDO_KEYS} state keys changed since it was taken; take snapshots closer to the revert`,
+        `snapshot ${bigIntToHex(id)} was dropped: more than ${SNAPSHOT_UNDO_KEYS} state keys changed, or more than ${MAX_SNAPSHOTS} snapshots were taken, since it was taken`,
       );
     }
     const found = this.devSnapshots.revert(id);

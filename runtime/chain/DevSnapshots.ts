@@ -19,8 +19,8 @@ export interface DevSnapshot<Q> {
  * of every ledger entry is kept, newest last; reverting combines those taken since the
  * snapshot into one write set that takes the state back (the rewind entry's). Both
  * are cheap: a snapshot is a mark, a revert costs the keys changed since it. The kept
- * undo sets are bounded by `maxKeys`; past it the oldest snapshots are forgotten, and
- * reverting to one says so.
+ * undo sets are bounded by `maxKeys` and the snapshots by `maxSnapshots`; past either
+ * the oldest snapshots are forgotten, and reverting to one says so.
  */
 export class DevSnapshots<Q> {
   private readonly live: (DevSnapshot<Q> & { mark: number })[] = [];
@@ -32,12 +32,17 @@ export class DevSnapshots<Q> {
   /** Snapshots below this id were forgotten to bound memory (not reverted). */
   private forgottenBelow = 0n;
 
-  constructor(private readonly maxKeys: number) {}
+  constructor(
+    private readonly maxKeys: number,
+    /** Live snapshots at most; taking one more forgets the oldest. */
+    private readonly maxSnapshots: number,
+  ) {}
 
   /** Takes a snapshot; answers its id (increasing: 0x1, 0x2, ...). */
   take(snapshot: Omit<DevSnapshot<Q>, 'id'>): bigint {
     const id = this.nextId++;
     this.live.push({ ...snapshot, id, mark: this.dropped + this.undo.length });
+    if (this.live.length > this.maxSnapshots) this.forgetOldest();
     return id;
   }
 
@@ -48,15 +53,17 @@ export class DevSnapshots<Q> {
     for (const slots of prior.priorStorage.values()) size += slots.size;
     this.undo.push({ prior, size });
     this.keys += size;
-    while (this.keys > this.maxKeys && this.live.length > 0) {
-      // Forget the oldest snapshot, and the undo sets only it needed.
-      const oldest = this.live.shift()!;
-      this.forgottenBelow = oldest.id + 1n;
-      const keep = this.live[0]?.mark ?? this.dropped + this.undo.length;
-      while (this.dropped < keep) {
-        this.keys -= this.undo.shift()!.size;
-        this.dropped++;
-      }
+    while (this.keys > this.maxKeys && this.live.length > 0) this.forgetOldest();
+  }
+
+  /** Forgets the oldest snapshot, and the undo sets only it needed. */
+  private forgetOldest(): void {
+    const oldest = this.live.shift()!;
+    this.forgottenBelow = oldest.id + 1n;
+    const keep = this.live[0]?.mark ?? this.dropped + this.undo.length;
+    while (this.dropped < keep) {
+      this.keys -= this.undo.shift()!.size;
+      this.dropped++;
     }
   }
 

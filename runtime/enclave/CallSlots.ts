@@ -84,10 +84,12 @@ export class CallSlots {
             skipBalance: true,
             skipBlockGasLimitValidation: true,
             skipHardForkValidation: true,
-          }).catch((err: unknown) => {
-            clean = false;
-            throw err;
-          });
+          })
+            .catch((err: unknown) => {
+              clean = false;
+              throw err;
+            })
+            .finally(() => state.exemptFromEip3607(undefined));
         },
       });
       return result;

@@ -6,6 +6,11 @@ import type { WorldState } from '../state/WorldState.ts';
 import { IDENTITY_REGISTRY, POLICY_REGISTRY } from '../system/addresses.ts';
 import { EnclaveFailure, invalidInput } from './EnclaveFailure.ts';
 
+const isRegistry = (address: string) => address === IDENTITY_REGISTRY || address === POLICY_REGISTRY;
+
+/** Addresses impersonated at once, at most. */
+const MAX_IMPERSONATED = 65_536;
+
 /** What a dev operation answers, and the blocks it made (announced like any others). */
 export interface DevResult {
   value: unknown;
@@ -21,7 +26,7 @@ export interface DevResult {
  */
 export class DevOps {
   /** Senders eth_sendTransaction may send as without their key (hardhat_impersonateAccount). */
-  readonly impersonated = new Set<string>();
+  private readonly impersonated = new Set<string>();
 
   constructor(
     private readonly chain: Chain,
@@ -84,6 +89,9 @@ export class DevOps {
       case 'impersonate':
         if (op.on) {
           this.refuseProtected(op.address, 'impersonate');
+          if (this.impersonated.size >= MAX_IMPERSONATED && !this.impersonated.has(op.address)) {
+            throw new EnclaveFailure('limitExceeded', `at most ${MAX_IMPERSONATED} addresses can be impersonated at once; stop impersonating some first`);
+          }
           this.impersonated.add(op.address);
         } else this.impersonated.delete(op.address);
         return none(true);
@@ -92,6 +100,19 @@ export class DevOps {
         return none(chain.drop(op.hash) || pooled);
       }
     }
+  }
+
+  /**
+   * Whether eth_sendTransaction may send as `from` without its key. Not to Conclave's
+   * registries: a contract's deployer sets its policy there, and members grant roles, so
+   * sending as them would open what the policies keep confidential.
+   */
+  impersonating(from: string, to: string | undefined): boolean {
+    if (!this.impersonated.has(from)) return false;
+    if (to !== undefined && isRegistry(to.toLowerCase())) {
+      throw new EnclaveFailure('notPermitted', `cannot send as the impersonated ${from} to ${to.toLowerCase()}: it is a Conclave registry`);
+    }
+    return true;
   }
 
   /** Mines `count` blocks: the first takes what waits on the log, the rest are one entry of empty blocks. */
@@ -138,7 +159,7 @@ export class DevOps {
   }
 
   private refuseProtected(address: string, action: string): void {
-    if (address === IDENTITY_REGISTRY || address === POLICY_REGISTRY) {
+    if (isRegistry(address)) {
       throw new EnclaveFailure('notPermitted', `cannot ${action} ${address}: it is a Conclave registry`);
     }
     if (this.chain.policies.hashAt(this.chain.world, address) !== undefined) {

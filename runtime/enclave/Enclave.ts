@@ -427,7 +427,7 @@ export class Enclave {
     const { chain, reads, dev } = this.ready();
     if (!request.from) throw invalidInput('from address is required');
     const from = request.from;
-    const impersonated = this.ready().devOps.impersonated.has(from);
+    const impersonated = this.ready().devOps.impersonating(from, request.to);
     if (!impersonated) dev.requireKey(from);
     if (request.type !== undefined && request.type > 2) {
       throw invalidInput(`transaction type not supported: type ${request.type}; use type 0, 1 or 2`);

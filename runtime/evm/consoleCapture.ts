@@ -8,8 +8,11 @@ function isConsole(address: Uint8Array): boolean {
   return true;
 }
 
-/** The most console.log lines one transaction prints (the rest are counted, not kept). */
+/** The most console.log lines one transaction prints, and the calldata kept for them (the rest are counted, not kept). */
 const MAX_LINES = 1_000;
+const MAX_KEPT_BYTES = 1024 * 1024;
+/** Longer calldata is no line (formatConsoleLog refuses it): not kept. */
+const MAX_LINE_BYTES = 64 * 1024;
 
 interface Frame {
   to?: Address;
@@ -26,6 +29,7 @@ interface Frame {
  */
 export class ConsoleCapture {
   private lines: Uint8Array[] = [];
+  private kept = 0;
   private more = 0;
   /** Every frame's addresses; judged only when there are lines to print. */
   private frames: Address[] = [];
@@ -40,8 +44,12 @@ export class ConsoleCapture {
   private seen(message: Frame): void {
     const to = message.to;
     if (to !== undefined && isConsole(to.bytes)) {
-      if (this.lines.length < MAX_LINES) this.lines.push(message.data.slice());
-      else this.more++;
+      const data = message.data;
+      if (data.length > MAX_LINE_BYTES) return;
+      if (this.lines.length < MAX_LINES && this.kept + data.length <= MAX_KEPT_BYTES) {
+        this.lines.push(data.slice());
+        this.kept += data.length;
+      } else this.more++;
       return;
     }
     // A creation (no `to`) runs the new contract's init code, which has no policy yet;
@@ -54,7 +62,12 @@ export class ConsoleCapture {
 
   /** Ends a transaction: prints its lines through `print` (when nothing governed ran), then forgets them. */
   flush(print: (line: string) => void): void {
-    if (this.lines.length > 0 && !this.frames.some((a) => this.governed(a.toString()))) {
+    if (this.lines.length > 0 || this.more > 0) this.print(print);
+    this.frames.length = 0;
+  }
+
+  private print(print: (line: string) => void): void {
+    if (!this.frames.some((a) => this.governed(a.toString()))) {
       for (const data of this.lines) {
         const line = formatConsoleLog(data);
         if (line !== undefined) print(line);
@@ -62,7 +75,7 @@ export class ConsoleCapture {
       if (this.more > 0) print(`(${this.more} more console.log lines not shown)`);
     }
     this.lines = [];
+    this.kept = 0;
     this.more = 0;
-    this.frames = [];
   }
 }

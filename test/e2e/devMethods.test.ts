@@ -276,6 +276,9 @@ describe('dev methods on the dev network', () => {
       ['hardhat_dropTransaction', ['0x12'], /hash/],
       ['hardhat_impersonateAccount', ['me'], /address/],
       ['hardhat_setNextBlockBaseFeePerGas', ['cheap'], /baseFeePerGas/],
+      // Beyond what a timer takes (it would fire at once: a block every millisecond).
+      ['evm_setIntervalMining', [2 ** 31], /interval.*at most 2147483647 ms/],
+      ['anvil_setIntervalMining', [3_000_000], /interval.*at most/],
     ];
     for (const [method, params, message] of cases) await refused(url, method, params, INVALID_PARAMS, message);
     // A missing required parameter is named too.
@@ -436,6 +439,23 @@ describe('dev methods on the dev network', () => {
           await refused(url, `${prefix}_impersonateAccount`, [registry], NOT_PERMITTED, /registry/);
         }
         assert.equal(await call(url, 'eth_getCode', [registry, 'latest']), code);
+      }
+    });
+
+    test("an impersonated sender cannot call the registries (it could set a policy as a contract's deployer)", async () => {
+      const someone = fresh();
+      await call(url, 'hardhat_setBalance', [someone, hex(ETH)]);
+      assert.equal(await call(url, 'hardhat_impersonateAccount', [someone]), true);
+      try {
+        const setPolicy = new Interface(['function setPolicy(address target, string policy)']).encodeFunctionData('setPolicy', [governed, '{"state":["everyone"]}']);
+        for (const to of [POLICY_REGISTRY, IDENTITY_REGISTRY]) {
+          await refused(url, 'eth_sendTransaction', [{ from: someone, to, data: setPolicy, gas: hex(1_000_000) }], NOT_PERMITTED, /registry/);
+        }
+        // Elsewhere it sends.
+        const sent = await call(url, 'eth_sendTransaction', [{ from: someone, to: fresh(), value: '0x1' }]);
+        assert.equal((await call(url, 'eth_getTransactionReceipt', [sent]))?.status, '0x1');
+      } finally {
+        await call(url, 'hardhat_stopImpersonatingAccount', [someone]);
       }
     });
   });

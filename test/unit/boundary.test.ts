@@ -167,6 +167,7 @@ const VALID: unknown[] = [
     ],
   },
   { type: 'durable', id: 1, number: 2n ** 64n - 1n },
+  { type: 'settled', id: 1, hash: H },
   read({ kind: 'blockNumber' }),
   read({ kind: 'balance', address: A, block: 'latest' }),
   read({ kind: 'balance', address: A, block: { hash: H } }),
@@ -353,6 +354,7 @@ const MALFORMED: [string, unknown, RegExp][] = [
   ['durable with a number', { type: 'durable', id: 1, number: 1 }, /^durable\.number: bigint expected$/],
   ['durable at 2^64', { type: 'durable', id: 1, number: 2n ** 64n }, /^durable\.number: /],
   ['durable below zero', { type: 'durable', id: 1, number: -1n }, /^durable\.number: -1 is out of range/],
+  ['settled with a short hash', { type: 'settled', id: 1, hash: '0x12' }, /^settled\.hash: /],
   // read
   ['read with a string caller', { type: 'read', id: 1, caller: 'not bytes', query: { kind: 'blockNumber' } }, /^read\.caller: bytes expected$/],
   ['read without query kind', { type: 'read', id: 1, caller: NOBODY, query: {} }, /^read\.query\.kind: one of blockNumber, balance, /],
