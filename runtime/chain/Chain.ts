@@ -216,6 +216,8 @@ function printLine(line: string): void {
 
 /** Failed transactions whose revert data is kept for their senders' waiting sends. */
 const RECENT_FAILURES = 4096;
+/** ...and at most so many bytes of their return data (a revert can return megabytes). */
+const RECENT_FAILURE_BYTES = 16 * 1024 * 1024;
 
 /** How long block execution runs before letting other requests in. */
 const YIELD_EVERY_MS = 1;
@@ -277,8 +279,13 @@ export class Chain {
   readonly devSnapshots = new DevSnapshots<WaitingTx>(SNAPSHOT_UNDO_KEYS, MAX_SNAPSHOTS);
   /** The newest ledger write: dev entries are answered once it has landed. */
   private lastWrite: Promise<void> = Promise.resolve();
-  /** Why recent transactions failed (the VM's error and return data), for their senders (RECENT_FAILURES of them). */
+  /**
+   * Why recent transactions failed (the VM's error and return data), for their senders'
+   * waiting sends on the dev network: RECENT_FAILURES of them, RECENT_FAILURE_BYTES of
+   * data at most, the oldest forgotten first (their sends answer a bare revert).
+   */
   readonly failures = new Map<string, { error: string; data: Uint8Array }>();
+  private failureBytes = 0;
   /** The run of mined blocks read last (or just mined), decoded. */
   private minedRun?: { entry: number; firstBlock: number; parentHash: Uint8Array; payload: MinedPayload };
   recoveredFrom: { snapshot: number | null; replayedBlocks: number } = { snapshot: null, replayedBlocks: 0 };
@@ -541,10 +548,7 @@ export class Chain {
         }
         gasUsed += result.totalGasSpent;
         const failed = result.execResult.exceptionError;
-        if (failed) {
-          this.failures.set(item.hash, { error: failed.error, data: result.execResult.returnValue });
-          if (this.failures.size > RECENT_FAILURES) this.failures.delete(this.failures.keys().next().value!);
-        }
+        if (failed && this.openNetwork) this.keepFailure(item.hash, failed.error, result.execResult.returnValue);
         const receipt = result.receipt;
         receipt.cumulativeBlockGasUsed = gasUsed;
         included.push(item);
@@ -661,6 +665,17 @@ export class Chain {
     this.txsSinceSnapshot += block.transactions.length;
     if (seq > 0 && (seq % SNAPSHOT_BLOCKS === 0 || this.txsSinceSnapshot >= SNAPSHOT_TXS)) this.snapshot();
     return this.blocks.add(seq, storedBlock(block, senders, receipts, serialized.length, policies));
+  }
+
+  private keepFailure(hash: string, error: string, data: Uint8Array): void {
+    if (data.length > RECENT_FAILURE_BYTES) return;
+    this.failures.set(hash, { error, data });
+    this.failureBytes += data.length;
+    for (const [oldest, { data: old }] of this.failures) {
+      if (this.failures.size <= RECENT_FAILURES && this.failureBytes <= RECENT_FAILURE_BYTES) break;
+      this.failures.delete(oldest);
+      this.failureBytes -= old.length;
+    }
   }
 
   /**

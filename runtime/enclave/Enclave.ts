@@ -1,4 +1,4 @@
-import { bytesToHex, hexToBytes } from '@ethereumjs/util';
+import { bytesToHex } from '@ethereumjs/util';
 import { setFlagsFromString } from 'node:v8';
 import type { MessagePort } from 'node:worker_threads';
 import type { CallRequest, Credential, EnclaveConfig, HostToEnclave, InitResult, Notification, OrderResult, SignRequest } from '../boundary/messages.ts';
@@ -382,20 +382,13 @@ export class Enclave {
    * its contract's policy lets the output be seen (else a bare revert), as Hardhat does.
    */
   private async settled(hash: string): Promise<boolean> {
-    const { chain } = this.ready();
-    const located = () => {
-      const seq = chain.ledger.blockOfTx(hexToBytes(hash as `0x${string}`));
-      if (seq === undefined || seq > chain.headNumber) return undefined;
-      const stored = chain.stored(seq);
-      const index = stored.txIndex.get(hash);
-      return index === undefined ? undefined : { stored, index };
-    };
+    const { chain, reads } = this.ready();
     const settled = await this.settlements.wait(hash, () => {
-      const at = located();
+      const at = reads.locate(hash);
       return at ? { included: true, reverted: at.stored.receipts[at.index]!.status === 0 } : { included: false };
     });
     if (!settled.included || !settled.reverted) return settled.included;
-    const at = located();
+    const at = reads.locate(hash);
     const failed = chain.failures.get(hash);
     if (!at || !failed) throw failure('revert', new Uint8Array(0), false);
     const tx = at.stored.block.transactions[at.index]!;

@@ -233,7 +233,8 @@ export class Reads {
     return formatReceipt(stored.block, index, stored.senders[index]!, stored.receipts[index]!, firstLogIndex, this.policy.disclosure.logView(who, stored));
   }
 
-  private locate(hash: string) {
+  /** A transaction in a durable block: the block and its index there; undefined if none. */
+  locate(hash: string) {
     const seq = this.chain.ledger.blockOfTx(hexToBytes(hash as `0x${string}`));
     // A block whose rows just landed is not the head until the enclave hears so.
     if (seq === undefined || seq > this.chain.headNumber) return undefined;
