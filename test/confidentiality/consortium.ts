@@ -53,6 +53,24 @@ export interface Consortium {
   stop(): Promise<void>;
 }
 
+/**
+ * Deploys artifact `name` from `wallet`; with a policy, registered in advance for the
+ * address the deploy gets, so its constructor already runs under it.
+ */
+export async function deployContract(wallet: Wallet, provider: JsonRpcProvider, name: string, args: unknown[], policy?: string): Promise<Contract> {
+  if (policy !== undefined) {
+    const nonce = await provider.getTransactionCount(wallet.address, 'pending');
+    const registry = new Contract(POLICY_REGISTRY, REGISTRY_ABI, wallet);
+    const set = await registry.getFunction('setPolicy')(getCreateAddress({ from: wallet.address, nonce: nonce + 1 }), policy);
+    if ((await mined(provider, set.hash)).status !== 1) throw new Error(`registering the policy of ${name} failed`);
+  }
+  const artifact = loadArtifact(name);
+  const contract = await new ContractFactory(artifact.abi, artifact.bytecode, wallet).deploy(...args);
+  const receipt = await mined(provider, contract.deploymentTransaction()!.hash);
+  if (receipt.status !== 1) throw new Error(`deploying ${name} failed`);
+  return contract as Contract;
+}
+
 export async function startConsortium(): Promise<Consortium> {
   const genesis = readGenesisFile(path.join(ROOT, 'examples/consortium.json'));
   const node = await startTestNode({ chainId: genesis.chainId, network: genesis.network });
@@ -99,16 +117,7 @@ export async function startConsortium(): Promise<Consortium> {
       return mined(provider, tx.hash);
     },
     async deploy(by, name, args, policy) {
-      const w = await c.signer(by);
-      if (policy !== undefined) {
-        const nonce = await w.provider!.getTransactionCount(w.address, 'pending');
-        await c.setPolicy(by, getCreateAddress({ from: w.address, nonce: nonce + 1 }), policy);
-      }
-      const artifact = loadArtifact(name);
-      const contract = await new ContractFactory(artifact.abi, artifact.bytecode, w).deploy(...args);
-      const receipt = await mined(provider, contract.deploymentTransaction()!.hash);
-      if (receipt.status !== 1) throw new Error(`deploying ${name} failed`);
-      return contract as Contract;
+      return deployContract(await c.signer(by), provider, name, args, policy);
     },
     async stop() {
       provider.destroy();

@@ -5,10 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { Contract, ContractFactory, Interface, JsonRpcProvider, Wallet, getCreateAddress } from 'ethers';
-import { loadArtifact } from '../../contracts/artifacts.ts';
+import { Contract, ContractFactory, JsonRpcProvider, Wallet } from 'ethers';
 import { compileSources } from '../../scripts/compile-contracts.ts';
-import { POLICY_REGISTRY, TOKEN_POLICY } from '../confidentiality/consortium.ts';
+import { deployContract, TOKEN_POLICY } from '../confidentiality/consortium.ts';
 import { mined } from '../helpers/mined.ts';
 import { DEV_KEY_0, spawnNode, tempHome, type NodeProcess } from '../helpers/node.ts';
 
@@ -42,15 +41,7 @@ test('a transaction that calls console.log has its line printed by the node', as
 });
 
 test('nothing is printed of a transaction that ran a contract with a confidentiality policy', async () => {
-  const art = loadArtifact('ConfidentialERC20');
-  const registry = new Interface(['function setPolicy(address target, string policy)']);
-  const nonce = await provider.getTransactionCount(wallet.address, 'pending');
-  const target = getCreateAddress({ from: wallet.address, nonce: nonce + 1 });
-  const set = await wallet.sendTransaction({ to: POLICY_REGISTRY, data: registry.encodeFunctionData('setPolicy', [target, TOKEN_POLICY]), gasLimit: 3_000_000n });
-  assert.equal((await mined(provider, set.hash)).status, 1);
-  const deploy = await new ContractFactory(art.abi, art.bytecode, wallet).getDeployTransaction('Token', 'TKN', 1000n);
-  const sent = await wallet.sendTransaction({ data: deploy.data, gasLimit: 5_000_000n });
-  assert.equal((await mined(provider, sent.hash)).contractAddress?.toLowerCase(), target.toLowerCase());
+  const target = await (await deployContract(wallet, provider, 'ConfidentialERC20', ['Token', 'TKN', 1000n], TOKEN_POLICY)).getAddress();
   const tx = await logger.getFunction('around')(target, { gasLimit: 1_000_000n });
   await mined(provider, tx.hash);
   // A later public transaction's line shows the output has caught up.

@@ -8,13 +8,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ContractFactory, Interface, JsonRpcProvider, Wallet, getCreateAddress } from 'ethers';
+import { Interface, JsonRpcProvider, Wallet } from 'ethers';
 import { loadArtifact } from '../../contracts/artifacts.ts';
 import { startNode, type RunningNode } from '../../node/startNode.ts';
 import { call, ETH, fresh, GWEI, hex, sign, type Json } from '../helpers/chainCalls.ts';
 import { mined } from '../helpers/mined.ts';
 import { DEV_ADDRESS_0, DEV_KEY_0, DEV_KEY_1, rpc, startTestNode, tempHome, withPlatformSecretFile, type TestNode } from '../helpers/node.ts';
-import { POLICY_REGISTRY, startConsortium, TOKEN_POLICY } from '../confidentiality/consortium.ts';
+import { deployContract, POLICY_REGISTRY, startConsortium, TOKEN_POLICY } from '../confidentiality/consortium.ts';
 
 const IDENTITY_REGISTRY = '0x0000000000000000000000000000000000000c01';
 const INVALID_PARAMS = -32602;
@@ -376,19 +376,7 @@ describe('dev methods on the dev network', () => {
 
     before(async () => {
       const deployer = new Wallet(DEV_KEY_0, provider);
-      const art = loadArtifact('ConfidentialERC20');
-      const registry = new Interface(['function setPolicy(address target, string policy)']);
-      // Registered in advance for the address the deploy will get.
-      const nonce = await provider.getTransactionCount(deployer.address, 'pending');
-      const target = getCreateAddress({ from: deployer.address, nonce: nonce + 1 });
-      const set = await deployer.sendTransaction({ to: POLICY_REGISTRY, data: registry.encodeFunctionData('setPolicy', [target, TOKEN_POLICY]), gasLimit: 3_000_000n });
-      assert.equal((await mined(provider, set.hash)).status, 1);
-      const deploy = await new ContractFactory(art.abi, art.bytecode, deployer).getDeployTransaction('Token', 'TKN', 1000n);
-      const sent = await deployer.sendTransaction({ data: deploy.data, gasLimit: 5_000_000n });
-      const receipt = await mined(provider, sent.hash);
-      assert.equal(receipt.status, 1);
-      governed = receipt.contractAddress!.toLowerCase();
-      assert.equal(governed, target.toLowerCase());
+      governed = (await (await deployContract(deployer, provider, 'ConfidentialERC20', ['Token', 'TKN', 1000n], TOKEN_POLICY)).getAddress()).toLowerCase();
       assert.ok((await call(url, 'conclave_getPolicy', [governed])), 'the contract has a policy');
     });
 
