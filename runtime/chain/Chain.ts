@@ -17,7 +17,7 @@ import { History } from '../state/History.ts';
 import { JournaledStateManager } from '../state/JournaledStateManager.ts';
 import { MerkleTrie } from '../state/MerkleTrie.ts';
 import type { StateReader } from '../state/types.ts';
-import { WorldState } from '../state/WorldState.ts';
+import { WorldState, type BlockChanges } from '../state/WorldState.ts';
 import {
   decodeEntry,
   decodeSnapshot,
@@ -719,20 +719,28 @@ export class Chain {
   async amend(change: (world: WorldState) => void): Promise<void> {
     await this.settled();
     change(this.world);
+    const { changes, written } = await this.appendState(this.headNumber);
+    this.history.amend(changes);
+    this.devSnapshots.record(changes);
+    await written;
+  }
+
+  /**
+   * Seals what changed in the world since the last entry as a state entry that ends the
+   * chain at block `end` (the head: it covers no block; an earlier one: a rewind).
+   */
+  private async appendState(end: number): Promise<{ changes: BlockChanges; written: Promise<void> }> {
     const stateRoot = await this.world.stateRoot();
     const changes = this.world.takeChanges();
-    const next = this.headNumber + 1;
     const rows = this.ledger.sealAppend({
-      firstBlock: next,
-      lastBlock: next - 1,
+      firstBlock: end + 1,
+      lastBlock: end,
       payload: encodeStatePayload({ writeSet: changes, clock: this.clock, stateRoot }),
       blocks: [],
     });
-    this.history.amend(changes);
     this.archive.forget();
-    this.devSnapshots.record(changes);
     for (const address of changes.accounts.keys()) this.changedAccounts.add(address);
-    await this.write(rows, () => {});
+    return { changes, written: this.write(rows, () => {}) };
   }
 
   /**
@@ -755,29 +763,19 @@ export class Chain {
     for (const [address, account] of restore.priorAccounts) this.world.setAccount(address, account);
     for (const [address, slots] of restore.priorStorage) for (const [slot, value] of slots) this.world.setStorage(address, slot, value);
     this.clock = { ...snapshot.clock };
-    const stateRoot = await this.world.stateRoot();
-    const changes = this.world.takeChanges();
-    const block = this.stored(snapshot.block).block;
-    const rows = this.ledger.sealAppend({
-      firstBlock: snapshot.block + 1,
-      lastBlock: snapshot.block,
-      payload: encodeStatePayload({ writeSet: changes, clock: this.clock, stateRoot }),
-      blocks: [],
-    });
+    const { written } = await this.appendState(snapshot.block);
     // Blocks after the snapshot's are no longer the chain's.
     this.blocks.dropFrom(snapshot.block + 1);
     this.readBack.dropFrom(snapshot.block + 1);
     if (this.minedRun && this.minedRun.firstBlock > snapshot.block) this.minedRun = undefined;
     this.history.reset(snapshot.block);
-    this.archive.forget();
-    this.headBlock = this.tipBlock = block;
-    for (const address of changes.accounts.keys()) this.changedAccounts.add(address);
+    this.headBlock = this.tipBlock = this.stored(snapshot.block).block;
     // What waited on the log then waits again; what came since is dropped.
     const restored = new Set(snapshot.queue);
     for (const waiting of this.queue) if (!restored.has(waiting)) this.dropped.push(waiting.decoded?.hash ?? decodeEnvelope(waiting.plain, this.common).hash);
     this.queue = [...snapshot.queue];
     this.unexamined = this.queue.length > 0;
-    await this.write(rows, () => {});
+    await written;
     return true;
   }
 
