@@ -286,7 +286,7 @@ export function decodeSnapshot(bytes: Uint8Array): { seq: number; writeSet: Writ
     Uint8Array,
     [Uint8Array, Uint8Array, Uint8Array, Uint8Array, [Uint8Array, Uint8Array][]][],
     [Uint8Array, Uint8Array][],
-    ClockRlp,
+    ClockRlp | undefined,
   ];
   const writeSet: WriteSet = { accounts: new Map(), storage: new Map(), codes: new Map() };
   for (const [address, nonce, balance, codeHash, slots] of accounts) {
@@ -295,5 +295,6 @@ export function decodeSnapshot(bytes: Uint8Array): { seq: number; writeSet: Writ
     if (slots.length) writeSet.storage.set(a, new Map(slots.map(([k, v]) => [hex(k), v] as const)));
   }
   for (const [hash, code] of codes) writeSet.codes.set(hex(hash), code);
-  return { seq: Number(big(seq)), writeSet, clock: decodeClock(clock) };
+  // Snapshots written before the dev clock existed have none: no time was moved then.
+  return { seq: Number(big(seq)), writeSet, clock: clock ? decodeClock(clock) : { offset: 0n } };
 }

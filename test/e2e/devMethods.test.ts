@@ -9,6 +9,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Interface, JsonRpcProvider, Wallet } from 'ethers';
+import fc from 'fast-check';
+import { methods } from '../../node/rpc/methods/index.ts';
 import { loadArtifact } from '../../contracts/artifacts.ts';
 import { startNode, type RunningNode } from '../../node/startNode.ts';
 import { call, ETH, fresh, GWEI, hex, sign, type Json } from '../helpers/chainCalls.ts';
@@ -22,6 +24,8 @@ const INVALID_INPUT = -32000;
 const LIMIT_EXCEEDED = -32005;
 const UNSUPPORTED = -32004;
 const NOT_PERMITTED = -32010;
+/** Codes a caller may get for its own input (-32603, internal, is not among them). */
+const CLIENT_ERRORS = new Set([-32602, -32000, -32001, -32004, -32005, -32010, 3]);
 const WORD = (n: number | bigint) => '0x' + BigInt(n).toString(16).padStart(64, '0');
 /** Runtime code that returns 42 from any call (PUSH1 42, PUSH1 0, MSTORE, PUSH1 32, PUSH1 0, RETURN). */
 const RETURNS_42 = '0x602a60005260206000f3';
@@ -575,5 +579,28 @@ test('a network started from examples/consortium.json refuses every dev method w
     assert.equal(await call(url, 'eth_getCode', [a, 'latest']), '0x');
   } finally {
     await c.stop();
+  }
+});
+
+test('hostile params to every dev method: a client error or an answer, never an internal error; the node keeps serving', { timeout: 180_000 }, async () => {
+  const node = await startTestNode();
+  try {
+    const devMethods = Object.keys(methods).filter((m) => /^(evm|hardhat|anvil)_/.test(m));
+    const value = fc.constantFrom<unknown>(
+      '0x0', '0x1', '0x2', '0x00', '0xffffffffffffffff', '0x' + 'f'.repeat(64), '0x' + 'f'.repeat(65), -1, 0, 1, 2, 1.5, 2 ** 53, 1e308,
+      'latest', 'pending', null, true, false, {}, [], 'zz', '0x', '0x' + '11'.repeat(20), WORD(1), '0x' + '11'.repeat(33),
+      { timestamp: 1 }, { blocks: '0x2', timestamp: '0x1' }, { blocks: 'many' }, '__proto__',
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...devMethods), fc.array(value, { maxLength: 4 }), async (method, params) => {
+        const answer = await rpc(node.url, method, params);
+        if (answer.error) assert.ok(CLIENT_ERRORS.has(answer.error.code), `${method}(${JSON.stringify(params)}): ${JSON.stringify(answer.error)}`);
+        else assert.ok('result' in answer, `${method}: neither result nor error`);
+      }),
+      { numRuns: 400, seed: 12 },
+    );
+    assert.match(await call(node.url, 'eth_blockNumber'), /^0x[0-9a-f]+$/);
+  } finally {
+    await node.stop();
   }
 });

@@ -43,7 +43,13 @@ const BLOCK_GAS_LIMIT = 30_000_000n;
 
 /** Codes a client may get for its own input; -32603 (internal error) is not among them. */
 const CLIENT_CODES = new Set([-32700, -32600, -32601, -32602, -32000, -32001, -32002, -32003, -32004, -32005, 3, 4100]);
-const METHOD_NAMES = Object.keys(methods);
+/**
+ * Dev methods that change the chain (mine, revert, set balances, stop automine...) act
+ * outside the model of nonces and receipts; their hostile input is fuzzed in
+ * devMethods.test.ts. Their read-only ones stay.
+ */
+const CHANGES_CHAIN = /^(evm|hardhat|anvil)_(?!metadata$|nodeInfo$|getAutomine$)/;
+const METHOD_NAMES = Object.keys(methods).filter((m) => !CHANGES_CHAIN.test(m));
 
 // ---------------------------------------------------------------------------------------
 // JSON written by hand: literals JSON.parse would not keep, keys repeated, values resolved
@@ -825,7 +831,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test('generated and mutated requests: well-formed answers, valid transactions accepted, receipts and nonces as modelled', { timeout: 180_000 }, async (t) => {
   const started = performance.now();
-  const node = await startTestNode({ log: () => {} });
+  // The model holds a transaction accepted when its send answers its hash: sends answer
+  // at admission here (a waiting send answers a revert as an error, the transaction mined;
+  // that semantics is tested in devMethods.test.ts and the Hardhat project).
+  const node = await startTestNode({ log: () => {}, sendReturnsAtAdmission: true });
   const stats: Stats = { messages: 0, requests: 0, validTxs: 0, fillers: 0, mutants: 0, mutantsAccepted: 0, codes: new Map(), http: 0, ws: 0, notifications: 0 };
   const model = new Model();
   const clients: WsClient[] = [];

@@ -74,3 +74,10 @@ test('snapshots encode as the general RLP encoder would, and decode back', () =>
   assert.deepEqual([...writeSet.storage.get('0x00000000000000000000000000000000000000bb')!].map(([k, v]) => [k, bytesToHex(v!)]), [...slots].map(([k, v]) => [k, bytesToHex(v)]));
   assert.equal(bytesToHex(writeSet.codes.get(codeHash)!), bytesToHex(code));
 });
+
+test('a snapshot written before the dev clock existed decodes with no time moved', () => {
+  const old = RLP.encode([bigIntToUnpaddedBytes(7n), [], []]);
+  const { seq, clock } = decodeSnapshot(old);
+  assert.equal(seq, 7);
+  assert.deepEqual(clock, { offset: 0n });
+});
