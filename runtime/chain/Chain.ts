@@ -34,7 +34,7 @@ import {
 } from './codec.ts';
 import { DevSnapshots } from './DevSnapshots.ts';
 import { formatBlock } from './format.ts';
-import { decodeEnvelope } from '../enclave/inspect.ts';
+import { decodeEnvelope, isReplacement } from '../enclave/inspect.ts';
 import { ArchiveStates } from './ArchiveStates.ts';
 import { encodeParams, type ChainParams } from './chainParams.ts';
 import type { GuardedEvm } from '../evm/messageGuard.ts';
@@ -430,10 +430,32 @@ export class Chain {
     return news;
   }
 
-  /** Queues a transaction from the ordering log (unsealed; decoded when a block reaches it). */
+  /**
+   * Queues a transaction from the ordering log (unsealed; decoded when a block reaches
+   * it). A replacement (same sender and nonce, fees bumped: the pool checked) takes the
+   * place of the one it replaces if that still waits here; else it goes last, and finds
+   * its nonce used when a block reaches it.
+   */
   enqueue(plain: Uint8Array): void {
-    this.queue.push({ plain });
+    const waiting: WaitingTx = { plain };
     this.unexamined = true;
+    if (isReplacement(plain)) {
+      try {
+        const { sender, tx } = (waiting.decoded = decodeEnvelope(plain, this.common));
+        const at = this.queue.findIndex((w) => {
+          const d = (w.decoded ??= decodeEnvelope(w.plain, this.common));
+          return d.sender === sender && d.tx.nonce === tx.nonce;
+        });
+        if (at >= 0) {
+          this.dropped.push(this.queue[at]!.decoded!.hash);
+          this.queue[at] = waiting;
+          return;
+        }
+      } catch {
+        // Undecodable: queued as any other, and skipped when a block reaches it.
+      }
+    }
+    this.queue.push(waiting);
   }
 
   /** Transactions from the log not yet in a block. */

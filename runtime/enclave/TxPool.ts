@@ -121,23 +121,22 @@ export class TxPool {
         `nonce too high: next nonce ${next}, tx nonce ${t.nonce}: more than the maximum nonce gap (poolMaxNonceGap) of ${poolMaxNonceGap} ahead`,
       );
     }
-    if (mine?.pending.has(t.nonce)) {
-      throw invalidInput(
-        `replacement transaction underpriced: nonce ${t.nonce} of ${t.sender} is taken by a pending transaction, which is already on the ordering log and cannot be replaced`,
-      );
-    }
-    const replaced = mine?.queued.get(t.nonce);
+    // A pending one is on the ordering log, not yet in a block: its replacement goes onto
+    // the log marked as one, and takes its place in the queue there (see Chain.enqueue).
+    const replacedPending = mine?.pending.get(t.nonce);
+    const replaced = replacedPending ?? mine?.queued.get(t.nonce);
     if (replaced) {
       const minFee = (replaced.maxFee * (100n + PRICE_BUMP)) / 100n;
       const minTip = (replaced.tip * (100n + PRICE_BUMP)) / 100n;
       if (t.maxFee < minFee || t.tip < minTip || t.maxFee <= replaced.maxFee || t.tip <= replaced.tip) {
         throw invalidInput(
-          `replacement transaction underpriced: replacing queued nonce ${t.nonce} of ${t.sender} takes at least ${PRICE_BUMP}% more in both max fee per gas (at least ${bigMax(minFee, replaced.maxFee + 1n)}, have ${t.maxFee}) and priority fee (at least ${bigMax(minTip, replaced.tip + 1n)}, have ${t.tip})`,
+          `replacement transaction underpriced: replacing ${replacedPending ? 'pending' : 'queued'} nonce ${t.nonce} of ${t.sender} takes at least ${PRICE_BUMP}% more in both max fee per gas (at least ${bigMax(minFee, replaced.maxFee + 1n)}, have ${t.maxFee}) and priority fee (at least ${bigMax(minTip, replaced.tip + 1n)}, have ${t.tip})`,
         );
       }
+      if (replacedPending && !t.replaces) throw new EnclaveFailure('internal', 'a replacement of a pending transaction must be sealed as one');
     }
-    const executable = t.nonce === next;
-    if (executable && (mine?.pending.size ?? 0) >= poolAccountPending) {
+    const executable = t.nonce === next || replacedPending !== undefined;
+    if (executable && !replacedPending && (mine?.pending.size ?? 0) >= poolAccountPending) {
       throw limitExceeded(
         `account limit exceeded: ${t.sender} has ${poolAccountPending} pending transactions not yet in a block, the most one sender may have (poolAccountPending)`,
       );
@@ -173,6 +172,7 @@ export class TxPool {
     };
     const txs = this.add(entry, executable);
     if (!executable) return { hash: t.hash, envelopes: [], executable: [] };
+    if (replacedPending) return { hash: t.hash, envelopes: [t.envelope], executable: [t.hash] };
     // The gap is filled: the queued ones it makes contiguous go onto the log behind it.
     const envelopes = [t.envelope];
     const hashes = [t.hash];
@@ -186,6 +186,11 @@ export class TxPool {
       hashes.push(q.hash);
     }
     return { hash: t.hash, envelopes, executable: hashes };
+  }
+
+  /** Whether a pending transaction (on the ordering log) holds this sender's nonce: one for it must be sealed as a replacement. */
+  pendingAt(sender: string, nonce: bigint): boolean {
+    return this.senders.get(sender)?.pending.has(nonce) ?? false;
   }
 
   /** The next nonce of a followed sender, counting its pending transactions (not queued ones). */

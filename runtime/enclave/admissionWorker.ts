@@ -87,6 +87,9 @@ async function admit(raw: Uint8Array, sender?: string): Promise<Admitted> {
   }
   // A loop: the view of a sender just looked up could be trimmed before this resumes.
   while (!pool.follows(inspected.sender)) await follow(inspected.sender);
+  // One for a nonce that waits on the log is sealed as its replacement (a second
+  // signature recovery, for replacements only), with no await before the pool takes it.
+  if (pool.pendingAt(inspected.sender, inspected.nonce)) inspected = inspectTransaction(raw, common, envelopeKey, sender, true);
   const { executable, ...admitted }: Admitted & { executable: string[] } = pool.admit(inspected);
   if (admitted.envelopes.length) admitted.seq = sealed++;
   // Pending-transaction watchers hear of a transaction once it is executable (as geth's).

@@ -19,6 +19,8 @@ export interface Inspected {
   value: bigint;
   /** The sender's public key and the raw transaction, sealed for the ordering log. */
   envelope: Uint8Array;
+  /** Sealed as the replacement of a pending transaction of the same sender and nonce. */
+  replaces?: true;
 }
 
 /**
@@ -27,7 +29,13 @@ export interface Inspected {
  * public key so execution never recovers the signature again. Runs on the enclave's
  * admission thread.
  */
-export function inspectTransaction(raw: Uint8Array, common: Common, envelopeKey: Uint8Array, impersonated?: string): Inspected {
+export function inspectTransaction(
+  raw: Uint8Array,
+  common: Common,
+  envelopeKey: Uint8Array,
+  impersonated?: string,
+  replaces = false,
+): Inspected {
   const type = raw[0]! <= 0x7f ? raw[0]! : 0;
   if (type === 3 || type === 4) {
     throw invalidInput(
@@ -82,7 +90,10 @@ export function inspectTransaction(raw: Uint8Array, common: Common, envelopeKey:
     maxFee,
     tip,
     value: tx.value,
-    envelope: publicKey ? seal(envelopeKey, SIGNED, publicKey, raw) : seal(envelopeKey, IMPERSONATED, hexToBytes(sender as `0x${string}`), raw),
+    envelope: publicKey
+      ? seal(envelopeKey, SIGNED | (replaces ? REPLACES : 0), publicKey, raw)
+      : seal(envelopeKey, IMPERSONATED | (replaces ? REPLACES : 0), hexToBytes(sender as `0x${string}`), raw),
+    ...(replaces ? { replaces: true as const } : {}),
   };
 }
 
@@ -114,7 +125,7 @@ export function decodeEnvelope(
   plain: Uint8Array,
   common: Common,
 ): { tx: TypedTransaction; sender: string; hash: string; raw: Uint8Array; impersonated?: true } {
-  const impersonated = plain[0] === IMPERSONATED;
+  const impersonated = (plain[0]! & ~REPLACES) === IMPERSONATED;
   const from = plain.subarray(1, impersonated ? 21 : 65);
   const raw = plain.subarray(impersonated ? 21 : 65);
   // Frozen only once the sender's address is given (ethereumjs derives it from the key,
@@ -133,9 +144,19 @@ export function decodeEnvelope(
   return impersonated ? { ...decoded, impersonated: true } : decoded;
 }
 
-/** An envelope's first byte: a signed transaction (the sender's public key follows) or an impersonated one (its address). */
+/**
+ * An envelope's first byte: a signed transaction (the sender's public key follows) or an
+ * impersonated one (its address); with REPLACES, it replaces the transaction of the same
+ * sender and nonce that waits on the log.
+ */
 const SIGNED = 0;
 const IMPERSONATED = 1;
+const REPLACES = 0x80;
+
+/** Whether an unsealed envelope replaces a transaction that waits on the log. */
+export function isReplacement(plain: Uint8Array): boolean {
+  return (plain[0]! & REPLACES) !== 0;
+}
 
 function seal(key: Uint8Array, kind: number, from: Uint8Array, raw: Uint8Array): Uint8Array {
   // A random 96-bit IV per envelope under a key used for one run: far below the

@@ -123,3 +123,31 @@ test('eth_sendTransaction from an address the node holds no key for: "unknown ac
   assert.equal(err.code, -32000);
   assert.match(err.message, new RegExp(`^unknown account ${stranger.toLowerCase()}`, 'i'));
 });
+
+test('a fee-bumped replacement replaces a waiting transaction; a bump under 10% is refused (geth)', async () => {
+  const wallet = new Wallet(DEV_KEY_1);
+  const to = Wallet.createRandom().address.toLowerCase();
+  const nonce = Number(await ok('eth_getTransactionCount', [DEV_ADDRESS_1, 'pending']));
+  const signed = (value: bigint, maxFeePerGas: bigint, maxPriorityFeePerGas: bigint) =>
+    wallet.signTransaction({ type: 2, chainId: 31337, nonce, to, value, gasLimit: 21_000n, maxFeePerGas, maxPriorityFeePerGas });
+  const GWEI = 10n ** 9n;
+  assert.equal(await ok('evm_setAutomine', [false]), true);
+  try {
+    // Waiting on the ordering log (no block yet): speed it up, then try too small a bump.
+    const first = await ok('eth_sendRawTransaction', [await signed(1n, 20n * GWEI, GWEI)]);
+    const bumped = await ok('eth_sendRawTransaction', [await signed(2n, 22n * GWEI, (11n * GWEI) / 10n)]);
+    const small = await fails('eth_sendRawTransaction', [await signed(3n, 23n * GWEI, (12n * GWEI) / 10n)]);
+    assert.equal(small.code, -32000);
+    assert.match(small.message, /^replacement transaction underpriced: replacing pending nonce \d+ .* at least 10% more/);
+    assert.equal(await ok('eth_getTransactionByHash', [first]), null, 'the replaced one is gone from the pool');
+    assert.equal((await ok('eth_getTransactionByHash', [bumped])).hash, bumped);
+    assert.equal(await ok('evm_mine', []), '0x0');
+    const block = await ok('eth_getBlockByNumber', ['latest', false]);
+    assert.deepEqual(block.transactions, [bumped], 'only the replacement is mined');
+    assert.equal((await ok('eth_getTransactionReceipt', [bumped])).status, '0x1');
+    assert.equal(await ok('eth_getTransactionReceipt', [first]), null);
+    assert.equal(BigInt(await ok('eth_getBalance', [to, 'latest'])), 2n);
+  } finally {
+    await ok('evm_setAutomine', [true]);
+  }
+});

@@ -167,11 +167,19 @@ test('pool: global slots (poolSlots): the cheapest queued transaction is evicted
   pool.admit(tx(2n, { sender: B }));
 });
 
-test('pool: a queued transaction is replaced by one paying 10% more in fee cap and tip; a pending one never', () => {
+test('pool: a queued or pending transaction is replaced by one paying 10% more in fee cap and tip', () => {
   const pool = poolWith();
   pool.admit(tx(0n));
   pool.admit(tx(2n, { maxFee: 100n, tip: 10n }));
-  assert.throws(() => pool.admit(tx(0n, { maxFee: 1_000n, tip: 100n })), /replacement transaction underpriced: nonce 0 of .* is taken by a pending transaction, which is already on the ordering log and cannot be replaced/);
+  assert.equal(pool.pendingAt(A, 0n), true);
+  // A pending one (on the log) is replaced by a transaction sealed as its replacement.
+  assert.throws(() => pool.admit(tx(0n, { maxFee: 10n, tip: 2n, replaces: true })), /replacement transaction underpriced: replacing pending nonce 0 of .* at least 10% more .*max fee per gas \(at least 11, have 10\)/);
+  assert.throws(() => pool.admit(tx(0n, { maxFee: 1_000n, tip: 100n })), /must be sealed as one/);
+  const speedUp = tx(0n, { maxFee: 11n, tip: 2n, replaces: true });
+  assert.deepEqual(pool.admit(speedUp), { hash: speedUp.hash, envelopes: [speedUp.envelope], executable: [speedUp.hash] });
+  assert.equal(pool.get(tx(0n).hash), undefined);
+  assert.equal(pool.get(speedUp.hash)?.nonce, 0n);
+  assert.equal(pool.nextNonce(A), 1n, 'still one pending');
   assert.throws(
     () => pool.admit(tx(2n, { maxFee: 109n, tip: 11n })),
     /replacement transaction underpriced: replacing queued nonce 2 of .* takes at least 10% more in both max fee per gas \(at least 110, have 109\) and priority fee \(at least 11, have 11\)$/,
@@ -182,7 +190,7 @@ test('pool: a queued transaction is replaced by one paying 10% more in fee cap a
   assert.equal(pool.get(tx(2n, { maxFee: 100n, tip: 10n }).hash), undefined);
   assert.deepEqual(pool.size, { pending: 1, queued: 1 });
   // The replacement's cost replaces the old one's in the funds check.
-  pool.update({ accounts: [[A, 0n, 210_000n + 2_310_000n]], baseFee: 7n, dropped: [] });
+  pool.update({ accounts: [[A, 0n, 231_000n + 2_310_000n]], baseFee: 7n, dropped: [] });
   pool.admit(tx(2n, { maxFee: 121n, tip: 13n, gasLimit: 19_090n }));
 });
 
