@@ -256,6 +256,8 @@ export class Chain {
    * filters and subscriptions hear of a block here, never before it is visible.
    */
   onDurable?: (seq: number) => void;
+  /** Called when a ledger write fails: nothing after it will become durable (the node stops). */
+  onWriteFailed?: () => void;
   /** The newest durable block: what reads see as the head. */
   private headBlock!: Block;
   /** The newest executed block, the parent of the next; ahead of the head while being written. */
@@ -711,6 +713,7 @@ export class Chain {
         landed();
       },
       (err: Error) => {
+        this.onWriteFailed?.();
         throw new EnclaveFailure('internal', err.message);
       },
     );

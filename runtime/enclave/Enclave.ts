@@ -256,6 +256,7 @@ export class Enclave {
     this.sessionSweep = setInterval(() => sessions.expire(), 60_000);
     this.sessionSweep.unref();
     chain.onDurable = (seq) => this.blockDurable(seq);
+    chain.onWriteFailed = () => this.settlements.releaseAll();
     const admission = new Admission({
       chainId,
       envelopeKey,
@@ -484,6 +485,7 @@ export class Enclave {
 
   private async shutdown(): Promise<null> {
     clearInterval(this.sessionSweep);
+    this.settlements.releaseAll();
     this.filters?.close();
     if (this.chain) {
       await this.chain.close();

@@ -12,6 +12,8 @@ export type Settled = { included: false } | { included: true; reverted: boolean 
 export class Settlements {
   private readonly waiting = new Map<string, ((s: Settled) => void)[]>();
   private count = 0;
+  /** No block will come any more: sends answer at once. */
+  private released = false;
 
   constructor(
     private readonly max: number,
@@ -25,7 +27,7 @@ export class Settlements {
   /** Waits for `hash`'s block; `now` tells whether it is already in one. */
   wait(hash: string, now: () => Settled): Promise<Settled> {
     const settled = now();
-    if (settled.included || this.count >= this.max) return Promise.resolve(settled);
+    if (settled.included || this.released || this.count >= this.max) return Promise.resolve(settled);
     return new Promise((resolve) => {
       let list = this.waiting.get(hash);
       if (!list) this.waiting.set(hash, (list = []));
@@ -51,6 +53,16 @@ export class Settlements {
   dropped(hashes: string[]): void {
     if (this.count === 0) return;
     for (const hash of hashes) if (this.waiting.has(hash)) this.settle(hash, { included: false });
+  }
+
+  /**
+   * No block will come (a ledger write failed, or the node is closing): every send waiting,
+   * and every later one, is answered at once, as one answered at admission, rather than
+   * holding its caller until the node is gone.
+   */
+  releaseAll(): void {
+    this.released = true;
+    for (const hash of [...this.waiting.keys()]) this.settle(hash, { included: false });
   }
 
   /** Answers every wait for `hash`, or only `one` of them (its time ran out). */
