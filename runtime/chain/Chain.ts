@@ -43,7 +43,8 @@ import { isPublicLog } from '../policy/decide.ts';
 import type { PolicyBook } from '../policy/PolicyBook.ts';
 import type { Policy } from '../policy/Policy.ts';
 import { StateGuard } from '../policy/StateGuard.ts';
-import { runSystemCalls } from './systemCalls.ts';
+import { directSystemCalls, runSystemCalls } from './systemCalls.ts';
+import { EmptyHeaders, nextEmptyBaseFee } from './emptyHeaders.ts';
 import { ConsoleCapture } from '../evm/consoleCapture.ts';
 
 /** A transaction taken from the ordering log, with the sender recovered at submission. */
@@ -823,21 +824,27 @@ export class Chain {
     const hashes = new Uint8Array(32 * count);
     const baseFees: bigint[] = [];
     const writeSet: WriteSet = { accounts: new Map(), storage: new Map(), codes: new Map() };
-    let parent = this.tipBlock;
-    let firstTimestamp = 0n;
+    let fields = nextHeader(this.tipBlock, this.blockGasLimit, cutMs, this.devClock);
+    const firstTimestamp = fields.timestamp;
+    this.clock = { offset: this.clock.offset };
+    const headers = new EmptyHeaders(this.common, fields);
+    const direct = await directSystemCalls(this.vm);
+    let stateRoot: Uint8Array = ZERO_ROOT;
+    let hash = parentHash;
     let yielded = performance.now();
     for (let i = 0; i < count; i++) {
-      const headerData = nextHeader(parent, this.blockGasLimit, cutMs, this.devClock);
-      if (i === 0) firstTimestamp = headerData.timestamp;
-      else headerData.timestamp = firstTimestamp + BigInt(i) * interval;
-      this.clock = { offset: this.clock.offset };
-      await runSystemCalls(this.vm, { ...headerData, block: () => createBlock({ header: headerData }, { common: this.common }) });
-      const stateRoot = await this.world.stateRoot();
-      const header = emptyHeader(headerData, stateRoot, this.common);
-      parent = new Block(header, [], [], [], { common: this.common });
+      if (i > 0) {
+        const baseFee = nextEmptyBaseFee(this.common, fields.baseFeePerGas);
+        fields = headerFields(hash, fields.number + 1n, firstTimestamp + BigInt(i) * interval, this.blockGasLimit, baseFee);
+      }
+      const blockFields = fields;
+      if (direct) direct(this.world, blockFields);
+      else await runSystemCalls(this.vm, { ...blockFields, block: () => createBlock({ header: blockFields }, { common: this.common }) });
+      stateRoot = await this.world.stateRoot();
+      hash = headers.hash({ ...fields, stateRoot });
       stateRoots.set(stateRoot, 32 * i);
-      hashes.set(parent.hash(), 32 * i);
-      baseFees.push(headerData.baseFeePerGas);
+      hashes.set(hash, 32 * i);
+      baseFees.push(fields.baseFeePerGas);
       const changes = this.world.takeChanges();
       mergeWriteSet(writeSet, changes);
       this.history.record(firstBlock + i, changes);
@@ -848,6 +855,8 @@ export class Chain {
         yielded = performance.now();
       }
     }
+    const parent = new Block(emptyHeader(fields, stateRoot, this.common), [], [], [], { common: this.common });
+    if (!equalsBytes(parent.hash(), hash)) throw new Error(`mined block ${fields.number}: its header's hash differs from the run's`);
     const payload: MinedPayload = { firstBlock, firstTimestamp, interval, baseFees, stateRoots, hashes, writeSet, clock: this.clock };
     const lastBlock = firstBlock + count - 1;
     const rows = this.ledger.sealAppend({

@@ -1,6 +1,5 @@
 import { KECCAK256_RLP } from '@ethereumjs/util';
 import { keccak256 } from '../crypto/ethCrypto.ts';
-import { encodeBytes, encodeList } from './encodeRlp.ts';
 
 /**
  * An in-memory Merkle Patricia Trie (Ethereum yellow paper, appendix D) that keeps its
@@ -26,7 +25,7 @@ export class MerkleTrie {
 
   /** The root hash: keccak256 of the root node's RLP (the empty trie's root when empty). */
   root(): Uint8Array {
-    return this.rootNode ? keccak256(encodeNode(this.rootNode)) : KECCAK256_RLP;
+    return this.rootNode ? keccak256(scratch.subarray(0, encodeNode(this.rootNode))) : KECCAK256_RLP;
   }
 
   get empty(): boolean {
@@ -176,29 +175,100 @@ function remove(node: TrieNode | undefined, path: Uint8Array): TrieNode | undefi
 /** The node's reference in its parent: its RLP if shorter than 32 bytes, else the hash of it. */
 function refOf(node: TrieNode): Uint8Array {
   if (node.ref) return node.ref;
-  const encoded = encodeNode(node);
-  node.ref = encoded.length < 32 ? encoded : encodeBytes(keccak256(encoded));
+  const length = encodeNode(node);
+  if (length < 32) node.ref = scratch.slice(0, length);
+  else {
+    node.ref = new Uint8Array(33);
+    node.ref[0] = 0x80 + 32;
+    node.ref.set(keccak256(scratch.subarray(0, length)), 1);
+  }
   return node.ref;
 }
 
 const EMPTY_STRING = Uint8Array.of(0x80);
 
-function encodeNode(node: TrieNode): Uint8Array {
-  switch (node.kind) {
-    case 0:
-      return encodeList([encodeBytes(hexPrefix(node.path, true)), encodeBytes(node.value)]);
-    case 1:
-      return encodeList([encodeBytes(hexPrefix(node.path, false)), refOf(node.child)]);
-    case 2: {
-      const items: Uint8Array[] = new Array(17);
-      for (let i = 0; i < 16; i++) {
-        const c = node.children[i];
-        items[i] = c ? refOf(c) : EMPTY_STRING;
-      }
-      items[16] = node.value ? encodeBytes(node.value) : EMPTY_STRING;
-      return encodeList(items);
+/**
+ * The buffer every node is encoded into, to be hashed or copied at once: a node's
+ * children have their references before the node is written, so one buffer serves the
+ * whole walk without an allocation per node.
+ */
+let scratch = new Uint8Array(4096);
+
+/** RLP of a node, written to the start of `scratch`; returns its length. */
+function encodeNode(node: TrieNode): number {
+  if (node.kind !== 2) {
+    const path = hexPrefix(node.path, node.kind === 0);
+    const second = node.kind === 0 ? node.value : refOf(node.child);
+    const payload = bytesLength(path) + (node.kind === 0 ? bytesLength(second) : second.length);
+    reserve(headerLength(payload) + payload);
+    let at = writeHeader(0xc0, payload, 0);
+    at = writeBytes(path, at);
+    if (node.kind === 0) return writeBytes(second, at);
+    scratch.set(second, at);
+    return at + second.length;
+  }
+  // Children first (each may use the scratch buffer); their references stay on them.
+  let payload = 0;
+  for (let i = 0; i < 16; i++) {
+    const c = node.children[i];
+    payload += c ? refOf(c).length : 1;
+  }
+  const value = node.value;
+  payload += value ? bytesLength(value) : 1;
+  reserve(headerLength(payload) + payload);
+  const buf = scratch;
+  let at = writeHeader(0xc0, payload, 0);
+  for (let i = 0; i < 16; i++) {
+    const r = node.children[i]?.ref;
+    if (!r) buf[at++] = 0x80;
+    else if (r.length === 1) buf[at++] = r[0]!;
+    else {
+      buf.set(r, at);
+      at += r.length;
     }
   }
+  if (value) return writeBytes(value, at);
+  buf[at] = 0x80;
+  return at + 1;
+}
+
+function reserve(length: number): void {
+  if (scratch.length < length) scratch = new Uint8Array(Math.max(length, scratch.length * 2));
+}
+
+/** Length of the RLP of byte string `b`. */
+function bytesLength(b: Uint8Array): number {
+  return b.length === 1 && b[0]! < 0x80 ? 1 : headerLength(b.length) + b.length;
+}
+
+function headerLength(length: number): number {
+  if (length < 56) return 1;
+  let n = 1;
+  for (let l = length; l > 0; l = Math.floor(l / 256)) n++;
+  return n;
+}
+
+/** Writes an RLP header at `at`; returns where its payload starts. */
+function writeHeader(offset: number, length: number, at: number): number {
+  if (length < 56) {
+    scratch[at] = offset + length;
+    return at + 1;
+  }
+  const bytes = headerLength(length) - 1;
+  scratch[at] = offset + 55 + bytes;
+  for (let i = bytes, l = length; i > 0; i--, l = Math.floor(l / 256)) scratch[at + i] = l & 255;
+  return at + 1 + bytes;
+}
+
+/** Writes the RLP of byte string `b` at `at`; returns the end. */
+function writeBytes(b: Uint8Array, at: number): number {
+  if (b.length === 1 && b[0]! < 0x80) {
+    scratch[at] = b[0]!;
+    return at + 1;
+  }
+  at = writeHeader(0x80, b.length, at);
+  scratch.set(b, at);
+  return at + b.length;
 }
 
 /** Compact (hex-prefix) encoding of a nibble path with the leaf flag. */

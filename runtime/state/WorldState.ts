@@ -1,6 +1,6 @@
-import { RLP } from '@ethereumjs/rlp';
 import { bigIntToUnpaddedBytes, KECCAK256_RLP } from '@ethereumjs/util';
 import { keccak256 } from '../crypto/ethCrypto.ts';
+import { encodeBytes, encodeList } from './encodeRlp.ts';
 import { MerkleTrie } from './MerkleTrie.ts';
 import type { AccountRecord, StateStore } from './types.ts';
 
@@ -39,6 +39,8 @@ export class WorldState implements StateStore {
   private readonly accountTrie = new MerkleTrie();
   private readonly storageTries = new Map<string, MerkleTrie>();
   private readonly storageRoots = new Map<string, Uint8Array>();
+  /** keccak256 of each address with an account: its key in the account trie. */
+  private readonly accountKeys = new Map<string, Uint8Array>();
 
   account(address: string): AccountRecord | undefined {
     return this.accounts.get(address);
@@ -146,8 +148,10 @@ export class WorldState implements StateStore {
     // Secure tries: keys are hashed, as in Ethereum's state and storage tries.
     for (const address of this.dirtyAccounts) {
       const account = this.accounts.get(address);
-      const key = keccak256(bytesOfHex(address));
+      let key = this.accountKeys.get(address);
+      if (!key) this.accountKeys.set(address, (key = keccak256(bytesOfHex(address))));
       if (!account) {
+        this.accountKeys.delete(address);
         this.storageTries.delete(address);
         this.storageRoots.delete(address);
         this.dirtySlots.delete(address);
@@ -162,7 +166,7 @@ export class WorldState implements StateStore {
         for (const slot of slots) {
           const value = map?.get(slot);
           const slotKey = keccak256(bytesOfHex(slot));
-          if (value) trie.put(slotKey, RLP.encode(value));
+          if (value) trie.put(slotKey, encodeBytes(value));
           else trie.del(slotKey);
         }
         this.storageRoots.set(address, trie.root());
@@ -170,11 +174,11 @@ export class WorldState implements StateStore {
       const storageRoot = this.storageRoots.get(address) ?? KECCAK256_RLP;
       this.accountTrie.put(
         key,
-        RLP.encode([
-          bigIntToUnpaddedBytes(account.nonce),
-          bigIntToUnpaddedBytes(account.balance),
-          storageRoot,
-          account.codeHash,
+        encodeList([
+          encodeBytes(bigIntToUnpaddedBytes(account.nonce)),
+          encodeBytes(bigIntToUnpaddedBytes(account.balance)),
+          encodeBytes(storageRoot),
+          encodeBytes(account.codeHash),
         ]),
       );
     }

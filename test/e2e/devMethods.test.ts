@@ -19,6 +19,7 @@ import { DEV_ADDRESS_0, DEV_KEY_0, DEV_KEY_1, rpc, startTestNode, tempHome, with
 import { deployContract, POLICY_REGISTRY, startConsortium, TOKEN_POLICY } from '../confidentiality/consortium.ts';
 
 const IDENTITY_REGISTRY = '0x0000000000000000000000000000000000000c01';
+const HISTORY_STORAGE = '0x0000f90827f1c53a10cb7a02335b175320002935';
 const INVALID_PARAMS = -32602;
 const INVALID_INPUT = -32000;
 const LIMIT_EXCEEDED = -32005;
@@ -155,6 +156,27 @@ describe('dev methods on the dev network', () => {
     const next = await block(url, start + 4001);
     assert.equal(next.parentHash, mid.hash);
     assert.equal((await call(url, 'eth_getBlockByHash', [mid.hash, false])).number, hex(start + 4000));
+  });
+
+  test('hardhat_mine with the history contract replaced runs its code; without code the call is skipped', async () => {
+    const canonical = await call(url, 'eth_getCode', [HISTORY_STORAGE, 'latest']);
+    // The same code and an unreachable STOP: it stores the same, but runs in the EVM.
+    await call(url, 'hardhat_setCode', [HISTORY_STORAGE, canonical + '00']);
+    const start = await head(url);
+    await call(url, 'hardhat_mine', ['0x5']);
+    for (let n = start; n < start + 5; n++) {
+      assert.equal(await call(url, 'eth_getStorageAt', [HISTORY_STORAGE, hex(n % 8191), 'latest']), (await block(url, n)).hash, `slot of block ${n}`);
+    }
+    await call(url, 'hardhat_setCode', [HISTORY_STORAGE, '0x']);
+    const slot = hex((start + 6) % 8191);
+    const before = await call(url, 'eth_getStorageAt', [HISTORY_STORAGE, slot, 'latest']);
+    await call(url, 'hardhat_mine', ['0x3']);
+    assert.equal(await call(url, 'eth_getStorageAt', [HISTORY_STORAGE, slot, 'latest']), before, 'no code: nothing stored');
+    assert.notEqual(before, (await block(url, start + 6)).hash);
+    await call(url, 'hardhat_setCode', [HISTORY_STORAGE, canonical]);
+    const from = await head(url);
+    await call(url, 'hardhat_mine', ['0x3']);
+    assert.equal(await call(url, 'eth_getStorageAt', [HISTORY_STORAGE, hex((from + 1) % 8191), 'latest']), (await block(url, from + 1)).hash);
   });
 
   test('hardhat_setBalance / setCode / setNonce / setStorageAt are visible at latest; the anvil_ names answer null', async () => {
