@@ -45,6 +45,7 @@ import type { Policy } from '../policy/Policy.ts';
 import { StateGuard } from '../policy/StateGuard.ts';
 import { directSystemCalls, runSystemCalls } from './systemCalls.ts';
 import { EmptyHeaders, nextEmptyBaseFee } from './emptyHeaders.ts';
+import { fillBlock } from './fillBlock.ts';
 import { ConsoleCapture } from '../evm/consoleCapture.ts';
 
 /** A transaction taken from the ordering log, with the sender recovered at submission. */
@@ -497,102 +498,32 @@ export class Chain {
     // for empty blocks, it is not built and they are undone with it.
     await this.stateManager.checkpoint();
     await runSystemCalls(this.vm, context);
-    const included: QueuedTx[] = [];
-    const receipts: StoredReceipt[] = [];
-    const encodedReceipts: Uint8Array[] = [];
-    let gasUsed = 0n;
-
-    // Passes over the queue in log order; a transaction whose nonce is ahead of its
-    // sender waits, and becomes executable once the gap is filled in a later pass (else
-    // it is dropped when the passes end). The
-    // first executable transaction that does not fit ends the block, so building a block
-    // costs what it includes, whatever the backlog. Every few milliseconds the loop
-    // yields, so reads are answered while a large block executes (reads see the
-    // committed head, see History).
-    let yielded = performance.now();
-    let rest = this.queue;
-    let full = false;
-    let progressed = true;
-    while (progressed && !full) {
-      progressed = false;
-      const pass = rest;
-      rest = [];
-      for (let i = 0; i < pass.length; i++) {
-        const waiting = pass[i]!;
-        let item: QueuedTx;
-        try {
-          item = waiting.decoded ??= decodeEnvelope(waiting.plain, this.common);
-        } catch {
-          // Authenticated but undecodable (sealed by a faulty enclave): skipped, on every node alike.
-          continue;
-        }
-        const nonce = this.world.account(item.sender)?.nonce ?? 0n;
-        if (item.tx.nonce > nonce) {
-          rest.push(waiting);
-          continue;
-        }
-        if (item.tx.nonce < nonce) {
-          this.dropped.push(item.hash);
-          continue;
-        }
-        const roles = this.identities.rolesOf(item.sender);
-        if (!this.openNetwork && (roles === 0 || item.impersonated)) {
-          // A consortium network runs registered senders' transactions only (the pool
-          // admits no others; this holds for every node that executes the log).
-          this.dropped.push(item.hash);
-          continue;
-        }
-        // Blocks are filled to the EIP-1559 gas target (half the limit), so batching a
-        // backlog never raises the base fee; a single larger transaction still fits alone.
-        const room = (included.length === 0 ? this.blockGasLimit : this.blockGasLimit / 2n) - gasUsed;
-        if (item.tx.gasLimit > room) {
-          full = true;
-          for (let j = i; j < pass.length; j++) rest.push(pass[j]!);
-          break;
-        }
-        let result;
+    const filled = await fillBlock(this.queue, this.blockGasLimit, this.common, {
+      nonceOf: (sender) => this.world.account(sender)?.nonce ?? 0n,
+      // A consortium network runs registered senders' transactions only (the pool admits
+      // no others; this holds for every node that executes the log).
+      admits: (item) => this.openNetwork || (!item.impersonated && this.identities.rolesOf(item.sender) !== 0),
+      run: async (item) => {
         const evm = this.vm.evm as unknown as GuardedEvm;
+        const roles = this.identities.rolesOf(item.sender);
         evm.messageGuard = new StateGuard(this.stateManager, this.policies, { address: item.sender, roles, authenticated: true }, this.openNetwork);
         // An impersonated contract or system address sends as Hardhat lets it (EIP-3607 does not apply).
         if (item.impersonated) this.stateManager.exemptFromEip3607(item.sender);
         try {
-          result = await runTx(this.vm, {
-            tx: item.tx,
-            block: context,
-            skipHardForkValidation: true,
-            skipBlockGasLimitValidation: true,
-          });
+          return await runTx(this.vm, { tx: item.tx, block: context, skipHardForkValidation: true, skipBlockGasLimitValidation: true });
         } catch {
           // No longer valid (e.g. funds spent since submission): dropped, as a pool would.
-          this.dropped.push(item.hash);
-          continue;
+          return undefined;
         } finally {
           evm.messageGuard = undefined;
           this.stateManager.exemptFromEip3607(undefined);
           this.console?.flush(printLine);
         }
-        gasUsed += result.totalGasSpent;
-        const failed = result.execResult.exceptionError;
-        if (failed && this.openNetwork) this.keepFailure(item.hash, failed.error, result.execResult.returnValue);
-        const receipt = result.receipt;
-        receipt.cumulativeBlockGasUsed = gasUsed;
-        included.push(item);
-        receipts.push({
-          status: result.execResult.exceptionError ? 0 : 1,
-          cumulativeGasUsed: gasUsed,
-          gasUsed: result.totalGasSpent,
-          logs: (result.execResult.logs ?? []) as StoredReceipt['logs'],
-          contractAddress: result.createdAddress?.toString(),
-        });
-        encodedReceipts.push(encodeReceipt(receipt, item.tx.type));
-        progressed = true;
-        if (performance.now() - yielded > YIELD_EVERY_MS) {
-          await new Promise(setImmediate);
-          yielded = performance.now();
-        }
-      }
-    }
-    if (!full) {
+      },
+    });
+    this.dropped.push(...filled.dropped);
+    let rest = filled.rest;
+    if (!filled.full) {
       // Still gapped after every pass of the block that reached them: dropped, so a
       // transaction's fate depends only on the log up to its block (every node that
       // executes the log drops the same ones) and nothing waits here across blocks. The
@@ -601,7 +532,25 @@ export class Chain {
       rest = [];
     }
     this.queue = rest;
-    this.unexamined = full;
+    this.unexamined = filled.full;
+    const included = filled.included.map(({ item }) => item);
+    const receipts: StoredReceipt[] = [];
+    const encodedReceipts: Uint8Array[] = [];
+    let gasUsed = 0n;
+    for (const { item, result } of filled.included) {
+      gasUsed += result.totalGasSpent;
+      const failed = result.execResult.exceptionError;
+      if (failed && this.openNetwork) this.keepFailure(item.hash, failed.error, result.execResult.returnValue);
+      result.receipt.cumulativeBlockGasUsed = gasUsed;
+      receipts.push({
+        status: failed ? 0 : 1,
+        cumulativeGasUsed: gasUsed,
+        gasUsed: result.totalGasSpent,
+        logs: (result.execResult.logs ?? []) as StoredReceipt['logs'],
+        contractAddress: result.createdAddress?.toString(),
+      });
+      encodedReceipts.push(encodeReceipt(result.receipt, item.tx.type));
+    }
     if (included.length === 0 && !allowEmpty) {
       await this.stateManager.revert();
       return undefined;
