@@ -272,6 +272,8 @@ export class Chain {
   private readonly archive: ArchiveStates;
   /** Transactions from the log, in log order, not yet in a block. */
   private queue: WaitingTx[] = [];
+  /** Changes whenever the tip, its state, the dev clock or the queue change: what the pending view is cached by. */
+  private changes = 0;
   /** Whether the queue may hold transactions that are executable now (the last block was full, or new ones came). */
   private unexamined = false;
   /** Since the last takePoolNews: transactions dropped from the queue, accounts blocks changed. */
@@ -442,6 +444,7 @@ export class Chain {
    */
   enqueue(plain: Uint8Array): void {
     const waiting: WaitingTx = { plain };
+    this.changes++;
     this.unexamined = true;
     if (isReplacement(plain)) {
       try {
@@ -467,12 +470,37 @@ export class Chain {
     return this.queue.length;
   }
 
+  /** A number that changes whenever the block after the tip would change: the tip, its state, the dev clock or the queue. */
+  get pendingVersion(): number {
+    return this.changes;
+  }
+
+  /** The transactions waiting for a block, in log order (a copy: the queue moves on). */
+  waitingTxs(): WaitingTx[] {
+    return [...this.queue];
+  }
+
+  /** The header fields of the block after the tip, were it cut at `cutMs`. */
+  nextHeader(cutMs: number) {
+    return nextHeader(this.tipBlock, this.blockGasLimit, cutMs, this.devClock);
+  }
+
+  /**
+   * Whether the network runs this sender's transactions: on a consortium network only
+   * registered, signing senders' (the pool admits no others; this holds for every node
+   * that executes the log).
+   */
+  admits(item: QueuedTx): boolean {
+    return this.openNetwork || (!item.impersonated && this.identities.rolesOf(item.sender) !== 0);
+  }
+
   /**
    * Drops a transaction (hardhat_dropTransaction): from the queue if it waits there, and
    * from the pool, which hears of it with the next update. Whether it was in the queue.
    */
   drop(hash: string): boolean {
     const before = this.queue.length;
+    this.changes++;
     this.queue = this.queue.filter((waiting) => (waiting.decoded ??= decodeEnvelope(waiting.plain, this.common)).hash !== hash);
     this.dropped.push(hash);
     return this.queue.length < before;
@@ -500,9 +528,7 @@ export class Chain {
     await runSystemCalls(this.vm, context);
     const filled = await fillBlock(this.queue, this.blockGasLimit, this.common, {
       nonceOf: (sender) => this.world.account(sender)?.nonce ?? 0n,
-      // A consortium network runs registered senders' transactions only (the pool admits
-      // no others; this holds for every node that executes the log).
-      admits: (item) => this.openNetwork || (!item.impersonated && this.identities.rolesOf(item.sender) !== 0),
+      admits: (item) => this.admits(item),
       run: async (item) => {
         const evm = this.vm.evm as unknown as GuardedEvm;
         const roles = this.identities.rolesOf(item.sender);
@@ -532,6 +558,7 @@ export class Chain {
       rest = [];
     }
     this.queue = rest;
+    this.changes++;
     this.unexamined = filled.full;
     const included = filled.included.map(({ item }) => item);
     const receipts: StoredReceipt[] = [];
@@ -630,6 +657,7 @@ export class Chain {
     this.devSnapshots.record(changes);
     for (const address of changes.accounts.keys()) this.changedAccounts.add(address);
     this.tipBlock = block;
+    this.changes++;
     const write = this.write(rows, () => {
       this.headBlock = block;
       this.onDurable?.(seq);
@@ -707,6 +735,7 @@ export class Chain {
   private async appendState(end: number): Promise<{ changes: BlockChanges; written: Promise<void> }> {
     const stateRoot = await this.world.stateRoot();
     const changes = this.world.takeChanges();
+    this.changes++;
     const rows = this.ledger.sealAppend({
       firstBlock: end + 1,
       lastBlock: end,
@@ -749,6 +778,7 @@ export class Chain {
     const restored = new Set(snapshot.queue);
     for (const waiting of this.queue) if (!restored.has(waiting)) this.dropped.push(waiting.decoded?.hash ?? decodeEnvelope(waiting.plain, this.common).hash);
     this.queue = [...snapshot.queue];
+    this.changes++;
     this.unexamined = this.queue.length > 0;
     await written;
     return true;
@@ -815,6 +845,7 @@ export class Chain {
       blocks: Array.from({ length: count }, (_, i) => ({ number: firstBlock + i, hash: hashes.subarray(32 * i, 32 * i + 32), txHashes: [], logKeys: [] })),
     });
     this.minedRun = { entry: rows.seq, firstBlock, parentHash, payload };
+    this.changes++;
     for (const address of writeSet.accounts.keys()) this.changedAccounts.add(address);
     this.tipBlock = parent;
     const last = this.blocks.add(lastBlock, emptyStoredBlock(parent));

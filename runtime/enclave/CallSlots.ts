@@ -7,7 +7,8 @@ import { createChainEvm } from '../evm/precompiles.ts';
 import type { GuardedEvm, MessageGuard } from '../evm/messageGuard.ts';
 import { JournaledStateManager } from '../state/JournaledStateManager.ts';
 import { Overlay } from '../state/Overlay.ts';
-import type { StateReader } from '../state/types.ts';
+import type { StateReader, StateStore } from '../state/types.ts';
+import { runSystemCalls } from '../chain/systemCalls.ts';
 import { EnclaveFailure } from './EnclaveFailure.ts';
 
 /** A call's own EVM for the time it runs: executions write to an overlay of their own. */
@@ -17,6 +18,13 @@ export interface CallLease {
    * message guard of the run (see messageGuard.ts) over the run's own state.
    */
   simulate(tx: TypedTransaction, state: StateReader, block: Block, guard?: (state: JournaledStateManager) => MessageGuard): Promise<RunTxResult>;
+  /**
+   * Runs a transaction as a block does (nonce and balance checked) on `store`, which
+   * keeps its writes: the pending view builds its speculative block this way.
+   */
+  execute(tx: TypedTransaction, store: StateStore, block: Block, options: { guard?: (state: JournaledStateManager) => MessageGuard; impersonated?: boolean }): Promise<RunTxResult>;
+  /** Runs a block's system calls (EIP-4788, EIP-2935) on `store`. */
+  systemCalls(store: StateStore, block: Block): Promise<void>;
 }
 
 /**
@@ -70,26 +78,32 @@ export class CallSlots {
       const evm = vm.evm as unknown as BudgetedEvm;
       evm.executionBudget = budget;
       const state = vm.stateManager as JournaledStateManager;
-      const result = await fn({
-        simulate: (tx, view, block, guard) => {
-          budget.check();
-          state.store = new Overlay(view);
-          (vm!.evm as unknown as GuardedEvm).messageGuard = guard?.(state);
-          // As geth's eth_call: a call may be made from an address with code (EIP-3607 is a transaction rule).
-          state.exemptFromEip3607(tx.getSenderAddress().toString());
-          return runTx(vm!, {
-            tx,
-            block,
-            skipNonce: true,
-            skipBalance: true,
-            skipBlockGasLimitValidation: true,
-            skipHardForkValidation: true,
+      const run = (tx: TypedTransaction, store: StateStore, block: Block, guard: ((state: JournaledStateManager) => MessageGuard) | undefined, exempt: boolean, skip: boolean) => {
+        budget.check();
+        state.store = store;
+        (vm!.evm as unknown as GuardedEvm).messageGuard = guard?.(state);
+        if (exempt) state.exemptFromEip3607(tx.getSenderAddress().toString());
+        return runTx(vm!, {
+          tx,
+          block,
+          skipNonce: skip,
+          skipBalance: skip,
+          skipBlockGasLimitValidation: true,
+          skipHardForkValidation: true,
+        })
+          .catch((err: unknown) => {
+            clean = false;
+            throw err;
           })
-            .catch((err: unknown) => {
-              clean = false;
-              throw err;
-            })
-            .finally(() => state.exemptFromEip3607(undefined));
+          .finally(() => state.exemptFromEip3607(undefined));
+      };
+      const result = await fn({
+        // As geth's eth_call: a call may be made from an address with code (EIP-3607 is a transaction rule).
+        simulate: (tx, view, block, guard) => run(tx, new Overlay(view), block, guard, true, true),
+        execute: (tx, store, block, { guard, impersonated }) => run(tx, store, block, guard, impersonated === true, false),
+        systemCalls: (store, block) => {
+          state.store = store;
+          return runSystemCalls(vm!, block);
         },
       });
       return result;

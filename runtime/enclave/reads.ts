@@ -6,13 +6,13 @@ import type { EnclaveLimits } from '../boundary/limits.ts';
 import type { BlockRef, CallRequest, LogFilter, Query } from '../boundary/messages.ts';
 import type { Chain } from '../chain/Chain.ts';
 import { formatBlock, formatLog, formatReceipt, formatReceipts, formatTransaction } from '../chain/format.ts';
-import { pendingBlock } from '../chain/pendingBlock.ts';
 import { ExecutionAborted, ExecutionBudget } from '../evm/ExecutionBudget.ts';
 import { PrecompileCapExceeded } from '../evm/precompiles.ts';
 import type { StateReader } from '../state/types.ts';
 import type { CallLease, CallSlots } from './CallSlots.ts';
 import { EnclaveFailure, invalidInput, invalidParams } from './EnclaveFailure.ts';
 import { LogMatcher } from './LogMatcher.ts';
+import { PendingView, type PendingBlock } from './PendingView.ts';
 import { ANONYMOUS, decide, type Principal } from '../policy/decide.ts';
 import type { Disclosure } from '../policy/Disclosure.ts';
 import type { PolicyBook } from '../policy/PolicyBook.ts';
@@ -53,6 +53,7 @@ export interface ReadPolicy {
  */
 export class Reads {
   private readonly contextBlocks = new Map<string, Block>();
+  private readonly pending: PendingView;
 
   constructor(
     private readonly chain: Chain,
@@ -61,7 +62,9 @@ export class Reads {
     private readonly limits: EnclaveLimits,
     private readonly calls: CallSlots,
     private readonly policy: ReadPolicy,
-  ) {}
+  ) {
+    this.pending = new PendingView(chain, calls, limits, policy.book);
+  }
 
   async answer(query: Query, who: Principal = ANONYMOUS): Promise<unknown> {
     switch (query.kind) {
@@ -98,7 +101,7 @@ export class Reads {
       case 'estimateGas':
         return this.estimateGas(query.request, query.block, who);
       case 'block': {
-        if (query.block === 'pending') return this.pendingJson(query.fullTransactions);
+        if (query.block === 'pending') return this.pending.read((p) => this.pendingJson(p, query.fullTransactions, who));
         const seq = this.resolve(query.block, false);
         if (seq === undefined) return null;
         const json = this.chain.blockJson(seq, query.fullTransactions);
@@ -109,14 +112,19 @@ export class Reads {
         return { ...json, transactions: (json.transactions as Record<string, unknown>[]).map((tx, i) => disclosure.transaction(tx, disclosure.seesInput(who, stored, i))) };
       }
       case 'blockTxCount': {
-        if (query.block === 'pending') return 0n;
+        if (query.block === 'pending') return this.pending.read((p) => BigInt(p.block.transactions.length));
         const seq = this.resolve(query.block, false);
         return seq === undefined ? null : BigInt(this.chain.stored(seq).block.transactions.length);
       }
       case 'transaction':
         return this.transaction(query.hash, who);
       case 'transactionByBlockAndIndex': {
-        if (query.block === 'pending') return null;
+        if (query.block === 'pending') {
+          return this.pending.read((p) => {
+            const tx = p.block.transactions[query.index];
+            return tx ? this.pendingTransaction(tx, p.senders[query.index]!, who) : null;
+          });
+        }
         const seq = this.resolve(query.block, false);
         if (seq === undefined) return null;
         const s = this.chain.stored(seq);
@@ -149,24 +157,26 @@ export class Reads {
   }
 
   /**
-   * The block `pending` names: the next one on the latest durable block, with no
-   * transactions. Its state is the latest block's; a sender's pending nonce counts its
-   * transactions in the pool (see 'nonce').
+   * The pending block as eth_getBlockByNumber answers it: no hash or nonce yet, as geth
+   * and Hardhat; its transactions as pending ones (no block), each input shown as the
+   * pool shows it to this reader.
    */
-  private nextBlock(parent: Block = this.chain.head): Block {
-    return pendingBlock(parent, this.chain.blockGasLimit, this.chain.common, Date.now());
+  private pendingJson(pending: PendingBlock, fullTransactions: boolean, who: Principal): Record<string, unknown> {
+    const { block, senders } = pending;
+    const json: Record<string, unknown> = { ...formatBlock(block, senders, false, block.serialize().length), hash: null, nonce: null };
+    if (fullTransactions) json.transactions = block.transactions.map((tx, i) => this.pendingTransaction(tx, senders[i]!, who));
+    return json;
   }
 
-  /** The pending block as eth_getBlockByNumber answers it: no hash or nonce yet, as geth and Hardhat. */
-  private pendingJson(fullTransactions: boolean): Record<string, unknown> {
-    const block = this.nextBlock();
-    return { ...formatBlock(block, [], fullTransactions, block.serialize().length), hash: null, nonce: null };
+  private pendingTransaction(tx: TypedTransaction, sender: string, who: Principal): unknown {
+    const { disclosure } = this.policy;
+    return disclosure.transaction(formatTransaction(tx, sender, undefined), disclosure.seesPendingInput(who, tx, sender));
   }
 
   /**
    * A block reference as a block number; undefined if there is no such block. `safe` and
-   * `finalized` are the latest: a block is final once durable. State reads at `pending`
-   * see the latest block's state, which is the pending block's while it holds nothing.
+   * `finalized` are the latest: a block is final once durable. `pending` names no stored
+   * block: reads of it go to the pending view before they get here (else: the latest).
    */
   resolve(ref: BlockRef, required = true): number | undefined {
     const head = this.chain.headNumber;
@@ -193,6 +203,7 @@ export class Reads {
    * ones are rebuilt, which is a read that can take long.
    */
   private async withState<T>(ref: BlockRef, fn: (state: StateReader) => T): Promise<T> {
+    if (ref === 'pending') return this.pending.read((p) => fn(p.state));
     const seq = this.resolve(ref)!;
     const run = async (budget: ExecutionBudget) => {
       const view = await this.chain.stateAt(seq, budget);
@@ -355,18 +366,16 @@ export class Reads {
   }
 
   /**
-   * The block a call runs in: block `seq`, or with `pending` the one that would follow
-   * it. Built once per block and kind of call (blocks are frozen and runs only read
-   * them), keyed by hash: a number could name another block later.
+   * The block a call runs in: a stored block (`hash` given), or the pending one. Built
+   * once per stored block and kind of call (blocks are frozen and runs only read them),
+   * keyed by hash: a number could name another block later.
    */
-  private contextBlock(seq: number, request: CallRequest, pending: boolean): Block {
-    const stored = this.chain.stored(seq);
+  private contextBlock(request: CallRequest, base: Block, hash: string | undefined): Block {
     const priced = request.gasPrice !== undefined || request.maxFeePerGas !== undefined;
-    // The pending block's time moves with the clock: built per call, never kept.
-    const key = pending ? undefined : priced ? stored.hash + ' priced' : stored.hash;
+    const key = hash === undefined ? undefined : priced ? hash + ' priced' : hash;
     let block = key === undefined ? undefined : this.contextBlocks.get(key);
     if (block === undefined) {
-      const header = pending ? this.nextBlock(stored.block).header : stored.block.header;
+      const header = base.header;
       block = createBlock(
         {
           header: {
@@ -429,41 +438,59 @@ export class Reads {
     fn: (execute: (gasLimit: bigint) => Promise<RunTxResult>, shown: boolean, funds: Funds | undefined) => Promise<T>,
   ): Promise<T> {
     const budget = new ExecutionBudget(this.limits.callTimeoutMs);
+    // The pending block is built (in a slot of its own) before the call takes a slot.
+    if (ref === 'pending') {
+      return this.pending.read((p) => this.calls.run(budget, (lease) => this.callOn(lease, asked, who, p.state, p.block, undefined, fn)));
+    }
     return this.calls.run(budget, async (lease: CallLease) => {
       const seq = this.resolve(ref)!;
       const view = await this.chain.stateAt(seq, budget);
       try {
-        const { request, principal } = this.caller(asked, who, view.state);
-        const block = this.contextBlock(seq, request, ref === 'pending');
-        const { book, openNetwork } = this.policy;
-        // Return data and revert reasons follow the output audience of the contract called.
-        const target = request.to?.toLowerCase();
-        const targetPolicy = target === undefined ? undefined : book.at(view.state, target);
-        const shown =
-          target === undefined || decide(principal, target, targetPolicy, 'output', { sender: principal.address }, openNetwork) === 'visible';
-        const funds = fundsOf(request, view.state);
-        return await fn(async (gasLimit) => {
-          if (funds) checkFunds(funds, gasLimit);
-          let guard: StateGuard | undefined;
-          let result: RunTxResult;
-          try {
-            result = await lease.simulate(this.buildCallTx(request, gasLimit, block), view.state, block, (state) => (guard = new StateGuard(state, book, principal, openNetwork)));
-          } catch (err) {
-            // ethereumjs refuses a transaction with an EthereumJSError naming the reason
-            // (intrinsic gas, funds); anything else is a failure of ours, answered as
-            // internal without its message.
-            if (err instanceof EthereumJSError) throw invalidInput(cleanVmMessage(err));
-            throw err;
-          }
-          // Reaching a contract outside the reader's state audience, at any depth, refuses
-          // the whole read: the decision rests on who asks and the policy, both public.
-          if (guard?.refused) throw notPermitted();
-          return result;
-        }, shown, funds);
+        const stored = this.chain.stored(seq);
+        return await this.callOn(lease, asked, who, view.state, stored.block, stored.hash, fn);
       } finally {
         view.release();
       }
     });
+  }
+
+  /** A call on `state` in (a copy of) block `base`, as runCall describes. */
+  private async callOn<T>(
+    lease: CallLease,
+    asked: CallRequest,
+    who: Principal,
+    state: StateReader,
+    base: Block,
+    hash: string | undefined,
+    fn: (execute: (gasLimit: bigint) => Promise<RunTxResult>, shown: boolean, funds: Funds | undefined) => Promise<T>,
+  ): Promise<T> {
+    const { request, principal } = this.caller(asked, who, state);
+    const block = this.contextBlock(request, base, hash);
+    const { book, openNetwork } = this.policy;
+    // Return data and revert reasons follow the output audience of the contract called.
+    const target = request.to?.toLowerCase();
+    const targetPolicy = target === undefined ? undefined : book.at(state, target);
+    const shown =
+      target === undefined || decide(principal, target, targetPolicy, 'output', { sender: principal.address }, openNetwork) === 'visible';
+    const funds = fundsOf(request, state);
+    return await fn(async (gasLimit) => {
+      if (funds) checkFunds(funds, gasLimit);
+      let guard: StateGuard | undefined;
+      let result: RunTxResult;
+      try {
+        result = await lease.simulate(this.buildCallTx(request, gasLimit, block), state, block, (manager) => (guard = new StateGuard(manager, book, principal, openNetwork)));
+      } catch (err) {
+        // ethereumjs refuses a transaction with an EthereumJSError naming the reason
+        // (intrinsic gas, funds); anything else is a failure of ours, answered as
+        // internal without its message.
+        if (err instanceof EthereumJSError) throw invalidInput(cleanVmMessage(err));
+        throw err;
+      }
+      // Reaching a contract outside the reader's state audience, at any depth, refuses
+      // the whole read: the decision rests on who asks and the policy, both public.
+      if (guard?.refused) throw notPermitted();
+      return result;
+    }, shown, funds);
   }
 
   /**

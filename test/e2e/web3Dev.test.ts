@@ -130,7 +130,7 @@ describe('web3.js v4 on the dev network', () => {
     }
   });
 
-  test('the pending block holds the transactions that wait for evm_mine', { todo: 'the pending view executes no waiting transactions yet' }, async () => {
+  test('the pending block holds the transactions that wait for evm_mine', async () => {
     assert.equal(await dev('evm_setAutomine', [false]), true);
     try {
       const to = web3.eth.accounts.create().address;
