@@ -852,7 +852,8 @@ export class Chain {
     const crossed = Math.floor(lastBlock / SNAPSHOT_BLOCKS) > Math.floor((firstBlock - 1) / SNAPSHOT_BLOCKS);
     const write = this.write(rows, () => {
       this.headBlock = parent;
-      this.onDurable?.(lastBlock);
+      // Filters and subscriptions hear of every block of the run, as of blocks mined one by one.
+      for (let seq = firstBlock; seq <= lastBlock; seq++) this.onDurable?.(seq);
     }).finally(() => this.writing.delete(lastBlock));
     write.catch(() => {});
     this.writing.set(lastBlock, write);

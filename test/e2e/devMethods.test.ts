@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Interface, JsonRpcProvider, Wallet } from 'ethers';
 import fc from 'fast-check';
+import { WebSocket } from 'ws';
 import { methods } from '../../node/rpc/methods/index.ts';
 import { loadArtifact } from '../../contracts/artifacts.ts';
 import { startNode, type RunningNode } from '../../node/startNode.ts';
@@ -145,6 +146,30 @@ describe('dev methods on the dev network', () => {
     assert.equal(await head(url), start + 17);
     assert.equal(await call(url, 'anvil_mine', [2]), null);
     assert.equal(await head(url), start + 19);
+  });
+
+  test('hardhat_mine announces every block of the run to newHeads subscriptions and block filters', async () => {
+    const ws = new WebSocket(node.wsUrl);
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    const heads: number[] = [];
+    const answers = new Map<number, any>();
+    ws.on('message', (data) => {
+      const m = JSON.parse(String(data));
+      if (m.method === 'eth_subscription') heads.push(Number(m.params.result.number));
+      else answers.set(m.id, m);
+    });
+    ws.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_subscribe', params: ['newHeads'] }));
+    for (let i = 0; i < 200 && !answers.has(1); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(answers.get(1)?.result, 'subscribed');
+    const filter = await call(url, 'eth_newBlockFilter');
+    const start = await head(url);
+    await call(url, 'hardhat_mine', ['0x5']);
+    const numbers = Array.from({ length: 5 }, (_, i) => start + 1 + i);
+    for (let i = 0; i < 500 && heads.length < 5; i++) await new Promise((r) => setTimeout(r, 10));
+    ws.close();
+    assert.deepEqual(heads, numbers);
+    const hashes = await call(url, 'eth_getFilterChanges', [filter]);
+    assert.deepEqual(hashes, await Promise.all(numbers.map(async (n) => (await block(url, n)).hash)));
   });
 
   // Its speed is the bench's to measure, not a test's.
