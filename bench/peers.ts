@@ -327,7 +327,11 @@ export function startHardhat(port: number): Promise<PeerProcess> {
 
 export const ANVIL_BIN = path.join(ROOT, 'node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil');
 
-export function startAnvil(port: number): Promise<PeerProcess> {
+/**
+ * Anvil as the throughput tests run it (a block a second), or with `automine` in its
+ * default mode, a block per transaction, as test suites run it.
+ */
+export function startAnvil(port: number, automine = false): Promise<PeerProcess> {
   if (!fs.existsSync(ANVIL_BIN)) {
     return Promise.reject(new Error(`anvil not found at ${ANVIL_BIN}: run npm install (devDependency @foundry-rs/anvil-linux-amd64)`));
   }
@@ -336,7 +340,7 @@ export function startAnvil(port: number): Promise<PeerProcess> {
     cmd: ANVIL_BIN,
     // --quiet: no log line per request or transaction (its fastest documented
     // configuration); it then prints nothing, so it is ready once it answers.
-    args: ['--host', '127.0.0.1', '--port', String(port), '--block-time', '1', '--gas-limit', '300000000', '--hardfork', 'prague', '--chain-id', '31337', '--quiet'],
+    args: ['--host', '127.0.0.1', '--port', String(port), ...(automine ? [] : ['--block-time', '1']), '--gas-limit', '300000000', '--hardfork', 'prague', '--chain-id', '31337', '--quiet'],
     ready: { answers: [`http://127.0.0.1:${port}`, `ws://127.0.0.1:${port}`] },
     timeoutMs: 60_000,
   });

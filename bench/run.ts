@@ -1,6 +1,7 @@
 /**
  * npm run bench: the same ERC20 workload against Conclave (started as a user would),
- * the Hardhat node, Anvil and the raw @ethereumjs/vm loop, one peer at a time.
+ * the Hardhat node, Anvil and the raw @ethereumjs/vm loop, one peer at a time; then,
+ * on a fresh start of each RPC peer, the dev methods test suites lean on (bench/devMethods.ts).
  *
  *   npm run bench
  *   npm run bench -- --n 500 --sustained 2000 --peers conclave,anvil
@@ -8,7 +9,8 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
-import { DEV_ADDRESSES, recipientAddress } from './accounts.ts';
+import { DEV_ADDRESSES, DEV_KEYS, recipientAddress } from './accounts.ts';
+import { fixtureCycles, mineBlocks, snapshotRevertCycles, type CycleResult, type MineResult } from './devMethods.ts';
 import {
   BenchError,
   callThroughput,
@@ -84,7 +86,7 @@ const onOff = (v: string) => {
 
 const program = new Command()
   .name('bench')
-  .description('ERC20 transfer throughput, latency, eth_call throughput, a sustained run and restart time: Conclave vs Hardhat, Anvil and the raw VM.')
+  .description('ERC20 transfer throughput, latency, eth_call throughput, a sustained run, restart time and dev methods: Conclave vs Hardhat, Anvil and the raw VM.')
   .option('--n <count>', 'transfers per throughput test', int(1), 5000)
   .option('--concurrency <count>', 'in-flight requests for the concurrent tests', int(1), 64)
   .option('--senders <count>', 'sending accounts (default: the concurrency)', int(1))
@@ -99,6 +101,8 @@ const program = new Command()
   .option('--loop-clients <count>', 'clients sending looping eth_calls during that test (0 to skip it)', int(0), 64)
   .option('--call-seconds <s>', 'duration of the eth_call test', num(0), 5)
   .option('--confidential <0|1>', 'Conclave only: transfers and signed-in balanceOf on a ConfidentialERC20 under its example policy (0 to skip)', onOff, true)
+  .option('--dev <0|1>', 'dev methods on a fresh start of each RPC peer: hardhat_mine of 8,201 blocks, loadFixture cycles (0 to skip)', onOff, true)
+  .option('--dev-cycles <count>', 'timed loadFixture cycles, and evm_snapshot + evm_revert pairs, per peer (after a warm-up of 10)', int(1), 200)
   .option('--max-fee-gwei <gwei>', 'maxFeePerGas of every transfer', num(0), 100)
   .option('--tip-gwei <gwei>', 'maxPriorityFeePerGas of every transfer', num(0), 1)
   .option('--stall-seconds <s>', 'fail a test when nothing progresses this long', num(1), 120)
@@ -120,6 +124,8 @@ const opts = program.opts<{
   loopClients: number;
   callSeconds: number;
   confidential: boolean;
+  dev: boolean;
+  devCycles: number;
   maxFeeGwei: number;
   tipGwei: number;
   stallSeconds: number;
@@ -163,6 +169,15 @@ interface PeerResult {
     headBefore?: string;
     headAfterSigkill?: string;
     headAfterSigterm?: string;
+  };
+  /** Dev methods, measured on a fresh start of the peer. */
+  dev?: {
+    command?: string;
+    mine?: MineResult;
+    /** evm_snapshot, a value transfer sent and its receipt read, evm_revert. */
+    fixture?: CycleResult;
+    /** evm_snapshot then evm_revert alone. */
+    snapshotRevert?: CycleResult;
   };
   errors: { test: string; message: string }[];
   nodeProblems?: string[];
@@ -220,17 +235,22 @@ async function sendSetup(client: RpcClient, setup: SetupTx[], what: string, code
   progress.stop();
 }
 
+/** Starts an RPC peer on a port; ours on a fresh data directory. */
+async function startRpcPeer(name: Exclude<PeerName, 'vm'>, port: number, anvilAutomine = false): Promise<{ proc: PeerProcess; home?: ConclaveHome }> {
+  if (name === 'conclave' || name === 'conclave-admit') {
+    const home = conclaveHome();
+    homes.push(home);
+    return { proc: await startConclave(home, port, name === 'conclave-admit'), home };
+  }
+  return { proc: name === 'hardhat' ? await startHardhat(port) : await startAnvil(port, anvilAutomine) };
+}
+
 async function runRpcPeer(name: Exclude<PeerName, 'vm'>, w: Workload, r: PeerResult): Promise<void> {
-  let home: ConclaveHome | undefined;
   const port = await freePort();
   log(`\n== ${name}: starting`);
-  let proc: PeerProcess;
-  if (name === 'conclave' || name === 'conclave-admit') {
-    home = conclaveHome();
-    homes.push(home);
-    proc = await startConclave(home, port, name === 'conclave-admit');
-  } else if (name === 'hardhat') proc = await startHardhat(port);
-  else proc = await startAnvil(port);
+  const started = await startRpcPeer(name, port);
+  const home = started.home;
+  let proc = started.proc;
   r.command = proc.command;
   log(`${name}: pid ${proc.pid}, ${proc.url}`);
   let client = new RpcClient(proc.url, opts.concurrency + 2);
@@ -444,6 +464,83 @@ async function runRpcPeer(name: Exclude<PeerName, 'vm'>, w: Workload, r: PeerRes
   }
 }
 
+/** hardhat-network-helpers' `mine(8201)`: past the 8,191-block window of EIP-2935's block-hash history. */
+const MINE_BLOCKS = 8201;
+const DEV_WARMUP = 10;
+
+/**
+ * The dev methods, on a fresh start of the peer rather than after its other tests:
+ * the mine changes the chain the later phases run on (the restart test would replay
+ * it), and a test suite meets these methods on a fresh node, not one holding the
+ * sustained run's history or still busy with looping calls. Anvil runs in its default
+ * automine mode here, as test suites run it (with a block a second, each cycle would
+ * wait for the next block). The cycles run on the fresh chain; the mine comes last.
+ */
+async function runDevPeer(name: Exclude<PeerName, 'vm'>, r: PeerResult): Promise<void> {
+  const d: NonNullable<PeerResult['dev']> = {};
+  r.dev = d;
+  const port = await freePort();
+  log(`\n== ${name}: dev methods, on a fresh start`);
+  const { proc, home } = await startRpcPeer(name, port, true);
+  d.command = proc.command;
+  const client = new RpcClient(proc.url, 2);
+  const attempt = async <T>(test: string, fn: () => Promise<T>): Promise<T | undefined> => {
+    if (interrupted) return undefined;
+    try {
+      return await fn();
+    } catch (err) {
+      progress.stop();
+      const message = (err as Error).message;
+      r.errors.push({ test: `dev: ${test}`, message });
+      log(`${name}: ${test} FAILED: ${message}`);
+      if (proc.exited()) throw new BenchError(`${name} exited; last output:\n${proc.output().slice(-3000)}`);
+      return undefined;
+    }
+  };
+  try {
+    d.fixture = await attempt('loadFixture cycle', async () => {
+      progress.start(`${name}: loadFixture cycles`, opts.devCycles);
+      const res = await fixtureCycles(client, {
+        cycles: opts.devCycles,
+        warmup: DEV_WARMUP,
+        key: DEV_KEYS[0],
+        to: DEV_ADDRESSES[1]!,
+        chainId: CHAIN_ID,
+        fees,
+        stallMs,
+        onProgress: (n) => progress.update(n),
+      });
+      progress.stop();
+      log(
+        `${name}: loadFixture cycle (evm_snapshot, transfer + receipt, evm_revert): ${res.perSecond.toFixed(0)} cycles/s (${res.cycles} in ${res.seconds.toFixed(2)} s)${res.resent ? `; ${res.resent.count} sends refused and sent again (${res.resent.first})` : ''}`,
+      );
+      return res;
+    });
+    d.snapshotRevert = await attempt('evm_snapshot + evm_revert', async () => {
+      progress.start(`${name}: evm_snapshot + evm_revert`, opts.devCycles);
+      const res = await snapshotRevertCycles(client, opts.devCycles, DEV_WARMUP, (n) => progress.update(n));
+      progress.stop();
+      log(`${name}: evm_snapshot + evm_revert: ${res.perSecond.toFixed(0)} pairs/s (${res.cycles} in ${res.seconds.toFixed(2)} s)`);
+      return res;
+    });
+    d.mine = await attempt(`mine ${MINE_BLOCKS} blocks`, async () => {
+      log(`${name}: mining ${MINE_BLOCKS} blocks in one request`);
+      const res = await mineBlocks(client, MINE_BLOCKS);
+      if (res.hardhatMineRefused) log(`${name}: hardhat_mine refused (${res.hardhatMineRefused}); used anvil_mine`);
+      log(`${name}: ${res.method} of ${res.blocks} blocks: ${res.ms.toFixed(0)} ms (head ${res.headBefore} -> ${res.headAfter})`);
+      return res;
+    });
+  } finally {
+    progress.stop();
+    await client.close();
+    r.nodeProblems = [...new Set([...(r.nodeProblems ?? []), ...proc.problems()])];
+    const stopped = await proc.stop('SIGTERM', 30_000);
+    log(`${name}: stopped (pid ${proc.pid}, exit ${stopped.code ?? stopped.signal})`);
+    if (home && !opts.keepData) home.cleanup();
+    else if (home) log(`${name}: data kept in ${home.dir}`);
+  }
+}
+
 async function runVm(w: Workload, r: PeerResult): Promise<void> {
   log(`\n== vm: in-process @ethereumjs/vm runTx loop`);
   const vm = await VmPeer.create();
@@ -497,6 +594,9 @@ function summaryRows(peers: PeerName[]): Row[] {
     row('RSS growth, run 2 over run 1', '%', 'lower', (r) => r.sustained?.rssGrowthPercent ?? undefined);
     row('data directory per transfer, run 1', 'bytes', 'lower', (r) => r.sustained?.dataBytesPerTx?.[0]);
   }
+  row(`mine ${MINE_BLOCKS.toLocaleString('en-US')} blocks (hardhat_mine)`, 'ms', 'lower', (r) => r.dev?.mine?.ms);
+  row('loadFixture cycle: evm_snapshot, transfer + receipt, evm_revert', 'cycles/s', 'higher', (r) => r.dev?.fixture?.perSecond);
+  row('evm_snapshot + evm_revert', 'pairs/s', 'higher', (r) => r.dev?.snapshotRevert?.perSecond);
   row('restart after SIGKILL', 's', 'lower', (r) => r.restart?.afterSigkillSeconds);
   row('restart after SIGTERM', 's', 'lower', (r) => r.restart?.afterSigtermSeconds);
   return rows.filter((x) => Object.keys(x.values).length > 0);
@@ -506,7 +606,7 @@ async function main(): Promise<void> {
   const peers = opts.peers;
   process.stderr.write(
     `bench: ${info.date}; ${info.cores} cores, ${info.cpu}, ${info.memoryGiB} GiB, Node ${info.node}, ${info.platform}\n` +
-      `bench: peers ${peers.join(', ')}; n=${opts.n}, concurrency=${opts.concurrency}, senders=${senderCount}, latency ${opts.latencyRate} tx/s x ${opts.latencySeconds} s, eth_call ${opts.callSeconds} s, sustained ${opts.sustained} x 2 on ${opts.sustainedPeers.filter((p) => peers.includes(p)).join(', ') || 'none'}\n`,
+      `bench: peers ${peers.join(', ')}; n=${opts.n}, concurrency=${opts.concurrency}, senders=${senderCount}, latency ${opts.latencyRate} tx/s x ${opts.latencySeconds} s, eth_call ${opts.callSeconds} s, sustained ${opts.sustained} x 2 on ${opts.sustainedPeers.filter((p) => peers.includes(p)).join(', ') || 'none'}, dev methods ${opts.dev ? `${opts.devCycles} cycles` : 'off'}\n`,
   );
 
   if (!fs.existsSync(artifactPath('ConclaveToken'))) {
@@ -572,6 +672,16 @@ async function main(): Promise<void> {
       r.errors.push({ test: 'peer', message });
       log(`${p}: FAILED: ${message}`);
     }
+    if (opts.dev && p !== 'vm' && !interrupted) {
+      try {
+        await runDevPeer(p, r);
+      } catch (err) {
+        progress.stop();
+        const message = (err as Error).message;
+        r.errors.push({ test: 'dev', message });
+        log(`${p}: dev methods FAILED: ${message}`);
+      }
+    }
   }
 
   const rows = summaryRows(peers);
@@ -603,13 +713,17 @@ async function main(): Promise<void> {
       );
     }
     if (r.sustained?.dataBytes) notes.push(`${p}: data directory after the sustained runs: ${r.sustained.dataBytes.map((b) => (b / 2 ** 20).toFixed(1) + ' MiB').join(', ')}`);
+    const resent = r.dev?.fixture?.resent;
+    if (resent) notes.push(`${p}: loadFixture cycles: ${resent.count} sends refused and sent again (warm-up included; first refusal: ${resent.first})`);
+    if (r.dev?.mine?.hardhatMineRefused) notes.push(`${p}: refused hardhat_mine (${r.dev.mine.hardhatMineRefused}); mined with anvil_mine`);
     if (r.restart?.shutdownSeconds !== undefined) notes.push(`${p}: clean shutdown (SIGTERM) took ${r.restart.shutdownSeconds.toFixed(2)} s`);
     for (const e of r.errors) notes.push(`${p}: ERROR in ${e.test}: ${e.message}`);
     if (r.nodeProblems?.length) notes.push(`${p}: warnings/errors in the node's output:\n    ${r.nodeProblems.slice(0, 20).join('\n    ')}`);
   }
   const header = `Conclave bench, ${info.date}\nmachine: ${info.cores} cores, ${info.cpu}, ${info.memoryGiB} GiB RAM, Node ${info.node}, ${info.platform} ${info.kernel}\ncommand: npm run bench -- ${process.argv.slice(2).join(' ')}`.trimEnd();
   const legend =
-    'ours/peer: Conclave\'s figure divided by the peer\'s (↓: lower is better). hardhat: `hardhat node`, automine, loggingEnabled: false; anvil: --block-time 1 --gas-limit 300000000 --quiet; vm: in-process @ethereumjs/vm runTx loop (default state manager and crypto; no RPC, blocks, roots or disk).';
+    'ours/peer: Conclave\'s figure divided by the peer\'s (↓: lower is better). hardhat: `hardhat node`, automine, loggingEnabled: false; anvil: --block-time 1 --gas-limit 300000000 --quiet; vm: in-process @ethereumjs/vm runTx loop (default state manager and crypto; no RPC, blocks, roots or disk).' +
+    (opts.dev ? ` Dev-method rows: a fresh start of each peer (anvil without --block-time, i.e. automine), one request at a time; ${opts.devCycles} timed cycles after ${DEV_WARMUP} of warm-up; the mine is the wall time of the one request.` : '');
   const file = writeResults(
     {
       machine: info,
