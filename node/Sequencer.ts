@@ -108,6 +108,7 @@ export class Sequencer {
    */
   async submit({ envelopes, seq }: Admitted): Promise<void> {
     if (seq === undefined || envelopes.length === 0) return;
+    let cutting: Promise<void> | undefined;
     await new Promise<unknown>((appended) => {
       this.early.set(seq, { envelopes, appended });
       for (let next; (next = this.early.get(this.nextSeq)); this.nextSeq++) {
@@ -115,8 +116,11 @@ export class Sequencer {
         next.appended(Promise.all(next.envelopes.map((envelope) => this.log.append({ kind: 'tx', envelope }))));
         this.uncut += next.envelopes.length;
       }
+      // Idle: the cut goes onto the log right behind them, so the enclave takes them and
+      // makes their block in one batch. While a batch executes, the cut comes after it.
+      if (this.uncut > 0 && this.automine && !this.executing) cutting = this.cut(false);
     });
-    if (this.automine && !this.executing) await this.cut(false);
+    await cutting;
   }
 
   private async cut(allowEmpty: boolean): Promise<void> {
