@@ -454,14 +454,19 @@ async function runRpcPeer(name: Exclude<PeerName, 'vm'>, w: Workload, r: PeerRes
       });
     }
   } finally {
-    progress.stop();
-    await client.close();
-    r.nodeProblems = [...new Set([...(r.nodeProblems ?? []), ...proc.problems()])];
-    const stopped = await proc.stop('SIGTERM', 30_000);
-    log(`${name}: stopped (pid ${proc.pid}, exit ${stopped.code ?? stopped.signal})`);
-    if (home && !opts.keepData) home.cleanup();
-    else if (home) log(`${name}: data kept in ${home.dir}`);
+    await stopPeer(name, proc, home, client, r);
   }
+}
+
+/** Stops a peer after its tests: closes the client, keeps what it printed of note, removes our data directory. */
+async function stopPeer(name: string, proc: PeerProcess, home: ConclaveHome | undefined, client: RpcClient, r: PeerResult): Promise<void> {
+  progress.stop();
+  await client.close();
+  r.nodeProblems = [...new Set([...(r.nodeProblems ?? []), ...proc.problems()])];
+  const stopped = await proc.stop('SIGTERM', 30_000);
+  log(`${name}: stopped (pid ${proc.pid}, exit ${stopped.code ?? stopped.signal})`);
+  if (home && !opts.keepData) home.cleanup();
+  else if (home) log(`${name}: data kept in ${home.dir}`);
 }
 
 /** hardhat-network-helpers' `mine(8201)`: past the 8,191-block window of EIP-2935's block-hash history. */
@@ -531,13 +536,7 @@ async function runDevPeer(name: Exclude<PeerName, 'vm'>, r: PeerResult): Promise
       return res;
     });
   } finally {
-    progress.stop();
-    await client.close();
-    r.nodeProblems = [...new Set([...(r.nodeProblems ?? []), ...proc.problems()])];
-    const stopped = await proc.stop('SIGTERM', 30_000);
-    log(`${name}: stopped (pid ${proc.pid}, exit ${stopped.code ?? stopped.signal})`);
-    if (home && !opts.keepData) home.cleanup();
-    else if (home) log(`${name}: data kept in ${home.dir}`);
+    await stopPeer(name, proc, home, client, r);
   }
 }
 
