@@ -488,7 +488,8 @@ async function runDevPeer(name: Exclude<PeerName, 'vm'>, r: PeerResult): Promise
   log(`\n== ${name}: dev methods, on a fresh start`);
   const { proc, home } = await startRpcPeer(name, port, true);
   d.command = proc.command;
-  const client = new RpcClient(proc.url, 2);
+  // Anvil mines 8,201 blocks one by one: minutes on a loaded machine, beyond the usual 120 s.
+  const client = new RpcClient(proc.url, 2, 600_000);
   const attempt = async <T>(test: string, fn: () => Promise<T>): Promise<T | undefined> => {
     if (interrupted) return undefined;
     try {
