@@ -185,8 +185,6 @@ function refOf(node: TrieNode): Uint8Array {
   return node.ref;
 }
 
-const EMPTY_STRING = Uint8Array.of(0x80);
-
 /**
  * The buffer every node is encoded into, to be hashed or copied at once: a node's
  * children have their references before the node is written, so one buffer serves the
