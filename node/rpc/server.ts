@@ -500,7 +500,7 @@ export async function startRpcServer(opts: RpcServerOptions): Promise<RpcServer>
     const shared = policy.originTrusted(req.headers.origin) ? trustedCtx : untrustedCtx;
     // Each request's context names its credential and the Host it came to (a Sign-In
     // with Ethereum message names the node it signs in to).
-    const ctx: RpcContext = { ...shared, caller, host: policy.hostListed(req.headers.host) ? req.headers.host : undefined };
+    const ctx: RpcContext = { ...shared, caller, host: policy.hostListed(req.headers.host) ? req.headers.host : undefined, source: req.socket.remoteAddress };
     const chunks: Buffer[] = [];
     let size = 0;
     const refuse = (status: number, err: RpcError) => {
@@ -581,10 +581,10 @@ export async function startRpcServer(opts: RpcServerOptions): Promise<RpcServer>
     };
     socket.once('close', release);
     const host = policy.hostListed(req.headers.host) ? req.headers.host : undefined;
-    wss.handleUpgrade(req, socket, head, (ws) => onWsConnection(ws, policy.originTrusted(origin), caller, host));
+    wss.handleUpgrade(req, socket, head, (ws) => onWsConnection(ws, policy.originTrusted(origin), caller, host, req.socket.remoteAddress));
   });
 
-  function onWsConnection(ws: WebSocket, trustedOrigin: boolean, caller: Uint8Array, host: string | undefined): void {
+  function onWsConnection(ws: WebSocket, trustedOrigin: boolean, caller: Uint8Array, host: string | undefined, source: string | undefined): void {
     const closeFns: (() => void)[] = [];
     let closed = false;
     /**
@@ -620,7 +620,7 @@ export async function startRpcServer(opts: RpcServerOptions): Promise<RpcServer>
         else closeFns.push(fn);
       },
     };
-    const ctx: RpcContext = { services: opts.services, connection, trustedOrigin, caller, host };
+    const ctx: RpcContext = { services: opts.services, connection, trustedOrigin, caller, host, source };
     const tooManyInFlight = new LimitExceededError(`too many requests in flight on this connection: at most ${maxWsInFlight}`);
     let inFlight = 0;
     alive.add(ws);

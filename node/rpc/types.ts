@@ -67,6 +67,8 @@ export interface RpcContext<Services = unknown> {
    * domain.
    */
   host?: string;
+  /** The network address the request came from (the socket's peer): failed logins are bounded per source. */
+  source?: string;
 }
 
 export type MethodHandler<S = any> = (params: unknown[], ctx: RpcContext<S>) => Promise<unknown> | unknown;

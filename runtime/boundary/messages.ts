@@ -184,7 +184,11 @@ export interface Notification {
  * Sign-In with Ethereum (EIP-4361): a nonce to put in the message, a login with the
  * signed message, or the end of the caller's session.
  */
-export type SessionRequest = { kind: 'nonce' } | { kind: 'login'; message: string; signature: string; host?: string } | { kind: 'logout' };
+export type SessionRequest =
+  | { kind: 'nonce' }
+  /** `source`: the network address the login came from, as the host saw it (failed logins are bounded per source). */
+  | { kind: 'login'; message: string; signature: string; host?: string; source?: string }
+  | { kind: 'logout' };
 
 /** A new session: `token` is the caller's credential from now on; `expiresAt` in unix seconds. */
 export interface Login {

@@ -266,6 +266,7 @@ const MESSAGES: { [K in HostToEnclave['type']]: Shape } = {
         message: text(B.siweMessage),
         signature: text(132, /^0x[0-9a-fA-F]{130}$/, 'signature (0x and 130 hex digits)'),
         host: optional(text(B.domain)),
+        source: optional(text(B.domain)),
       },
       logout: {},
     }),

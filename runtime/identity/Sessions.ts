@@ -22,8 +22,14 @@ export interface SessionOptions {
   maxSessionsPerAddress?: number;
   /** The longest a session lives, whatever its message's expiration time, in ms. Default 24 h. */
   maxSessionMs?: number;
-  /** Failed logins on the node within `failureWindowMs`; past it logins are refused until the window moves on. Default 100. */
+  /**
+   * Failed logins from one source (the network address the host saw) within
+   * `failureWindowMs`; past it that source's logins are refused until the window moves
+   * on. Other sources are not affected. Default 20.
+   */
   maxFailures?: number;
+  /** Sources whose recent failures are remembered; past it the one that failed longest ago is forgotten. Default 10,000. */
+  maxFailureSources?: number;
   /** Default 10 s. */
   failureWindowMs?: number;
 }
@@ -37,7 +43,8 @@ export const DEFAULT_SESSION_OPTIONS: Readonly<SessionBounds> = {
   maxSessions: 10_000,
   maxSessionsPerAddress: 32,
   maxSessionMs: 24 * 3_600_000,
-  maxFailures: 100,
+  maxFailures: 20,
+  maxFailureSources: 10_000,
   failureWindowMs: 10_000,
 };
 
@@ -85,8 +92,11 @@ const REQUIRED = ['domain', 'address', 'uri', 'version', 'chainId', 'nonce', 'is
  *
  * Every store is bounded: nonces (oldest dropped; each single-use and short-lived),
  * sessions (oldest ended, also per address, so one signer logging in over and over
- * ends only its own), and failed logins node-wide (then every login is refused for a
- * moment, which bounds the signature recoveries spent on them). A session ends on
+ * ends only its own), and failed logins per source, the network address the host saw
+ * (past the bound that source's logins are refused for a moment, which bounds the
+ * signature recoveries it spends; other sources log in as before, so nobody can lock
+ * everyone out by failing on purpose; the host could deny service anyway, so trusting
+ * it for the source gives it nothing). A session ends on
  * logout, when it expires, or when evicted; the `onEnd` listeners hear of each, so
  * what the session owned can end with it.
  *
@@ -105,8 +115,11 @@ export class Sessions {
   private readonly sessions = new Map<string, Session>();
   /** Address -> its token ids, in login order. */
   private readonly byAddress = new Map<string, Set<string>>();
-  /** When recent logins failed (unix ms), oldest first; never more than maxFailures. */
-  private readonly failures: number[] = [];
+  /**
+   * Per source, when its recent logins failed (unix ms), oldest first, never more than
+   * maxFailures; sources in the order they last failed.
+   */
+  private readonly failures = new Map<string, number[]>();
   private readonly listeners: ((tokenId: string) => void)[] = [];
 
   constructor(options: SessionOptions) {
@@ -143,7 +156,7 @@ export class Sessions {
       case 'nonce':
         return this.issueNonce(now);
       case 'login':
-        return this.login(request.message, request.signature, now, request.host);
+        return this.login(request.message, request.signature, now, request.host, request.source);
       case 'logout':
         if (caller.length === 0) throw unauthorized('no session to end: the request carries no credential');
         if (!this.logout(caller, now)) throw unauthorized(SESSION_UNKNOWN);
@@ -169,21 +182,26 @@ export class Sessions {
    * (`eip155:<chainId>:<address>`, or a bare address) scope the session to them; other
    * resources (links to terms, for instance) are ignored.
    *
-   * Refusals are EnclaveFailure 'unauthorized', and count towards maxFailures; past it
-   * logins are refused ('limitExceeded') until older failures leave the window.
+   * Refusals are EnclaveFailure 'unauthorized', and count towards the maxFailures of
+   * `source`; past it that source's logins are refused ('limitExceeded') until older
+   * failures leave the window.
    */
-  async login(message: string, signature: string, now = Date.now(), host?: string): Promise<Login> {
-    this.dropOldFailures(now);
-    if (this.failures.length >= this.o.maxFailures) {
+  async login(message: string, signature: string, now = Date.now(), host?: string, source = ''): Promise<Login> {
+    const recent = this.recentFailures(source, now);
+    if (recent.length >= this.o.maxFailures) {
       throw new EnclaveFailure(
         'limitExceeded',
-        `too many failed logins: at most ${this.o.maxFailures} in ${this.o.failureWindowMs / 1000} s on this node (maxFailures); try again shortly`,
+        `too many failed logins: at most ${this.o.maxFailures} in ${this.o.failureWindowMs / 1000} s from one address (maxFailures); try again shortly`,
       );
     }
     try {
       return await this.verify(message, signature, now, host);
     } catch (err) {
-      this.failures.push(now);
+      recent.push(now);
+      // Last failed, last in line to be forgotten.
+      this.failures.delete(source);
+      this.failures.set(source, recent);
+      while (this.failures.size > this.o.maxFailureSources) this.failures.delete(this.failures.keys().next().value!);
       throw err;
     }
   }
@@ -223,10 +241,10 @@ export class Sessions {
     return true;
   }
 
-  /** Ends the expired sessions and forgets the expired nonces. */
+  /** Ends the expired sessions, and forgets the expired nonces and the failures out of the window. */
   expire(now = Date.now()): void {
     this.dropExpiredNonces(now);
-    this.dropOldFailures(now);
+    for (const source of [...this.failures.keys()]) this.recentFailures(source, now);
     for (const [tokenId, s] of this.sessions) if (s.expiresAt <= now) this.end(tokenId);
   }
 
@@ -341,10 +359,14 @@ export class Sessions {
     }
   }
 
-  private dropOldFailures(now: number): void {
+  /** The failures of `source` still in the window (a list to add to). */
+  private recentFailures(source: string, now: number): number[] {
+    const list = this.failures.get(source) ?? [];
     let old = 0;
-    while (old < this.failures.length && now - this.failures[old]! >= this.o.failureWindowMs) old++;
-    if (old > 0) this.failures.splice(0, old);
+    while (old < list.length && now - list[old]! >= this.o.failureWindowMs) old++;
+    if (old > 0) list.splice(0, old);
+    if (list.length === 0) this.failures.delete(source);
+    return list;
   }
 }
 

@@ -269,16 +269,40 @@ test('bounds: at most maxSessions, oldest ended first; at most maxSessionsPerAdd
   assert.equal(s.size, 5);
 });
 
-test('bounds: past maxFailures in the window every login is refused (-32005 kind), then allowed again', async () => {
+test('bounds: past maxFailures in the window a source\'s logins are refused (-32005 kind), then allowed again; other sources log in meanwhile', async () => {
   const s = sessions({ maxFailures: 3, failureWindowMs: 10_000 });
+  const attacker = '203.0.113.7';
   for (let i = 0; i < 3; i++) {
     const { message, signature } = await signIn(s, alice, { domain: 'evil.example.com' });
-    await refused(s.login(message, signature, T0 + i), 'unauthorized', /domain/);
+    await refused(s.login(message, signature, T0 + i, undefined, attacker), 'unauthorized', /domain/);
   }
   const good = await signIn(s, alice);
-  await refused(s.login(good.message, good.signature, T0 + 5000), 'limitExceeded', 'too many failed logins: at most 3 in 10 s on this node (maxFailures); try again shortly');
+  await refused(
+    s.login(good.message, good.signature, T0 + 5000, undefined, attacker),
+    'limitExceeded',
+    'too many failed logins: at most 3 in 10 s from one address (maxFailures); try again shortly',
+  );
+  // Failing on purpose locks out nobody else: another source logs in at once.
+  assert.equal((await s.login(good.message, good.signature, T0 + 5001, undefined, '198.51.100.9')).address, alice.address.toLowerCase());
   // Refusals for the limit do not count as failures: the window moves on.
-  assert.equal((await s.login(good.message, good.signature, T0 + 10_002)).address, alice.address.toLowerCase());
+  const again = await signIn(s, alice);
+  assert.equal((await s.login(again.message, again.signature, T0 + 10_002, undefined, attacker)).address, alice.address.toLowerCase());
+});
+
+test('bounds: the sources remembered are bounded; the one that failed longest ago is forgotten first', async () => {
+  const s = sessions({ maxFailures: 1, maxFailureSources: 2, failureWindowMs: 10_000 });
+  const fail = async (source: string, at: number) => {
+    const { message, signature } = await signIn(s, alice, { domain: 'evil.example.com' });
+    await refused(s.login(message, signature, at, undefined, source), 'unauthorized', /domain/);
+  };
+  await fail('a', T0);
+  await fail('b', T0 + 1);
+  await fail('c', T0 + 2);
+  const good = await signIn(s, alice);
+  // 'a' was forgotten to remember 'c'; 'b' and 'c' are still bounded.
+  assert.equal((await s.login(good.message, good.signature, T0 + 3, undefined, 'a')).address, alice.address.toLowerCase());
+  const other = await signIn(s, alice);
+  await refused(s.login(other.message, other.signature, T0 + 4, undefined, 'c'), 'limitExceeded', /too many failed logins/);
 });
 
 test('options: bounds must be positive integers', () => {

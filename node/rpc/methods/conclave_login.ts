@@ -24,7 +24,7 @@ export interface LoginResult {
  * and its resources (`eip155:<chainId>:<address>`) may scope the session to some
  * contracts; the signature is its EIP-191 personal_sign by the message's address.
  * Answers a {@link LoginResult}; a refused login gets 4100 naming why, and too many
- * failed logins on the node -32005.
+ * failed logins from one address -32005.
  * @see https://eips.ethereum.org/EIPS/eip-4361
  */
 export const conclave_login: MethodEntry<Services> = {
@@ -37,7 +37,7 @@ export const conclave_login: MethodEntry<Services> = {
     const login = (await ctx.services.enclave.request({
       type: 'session',
       caller: callerOf(ctx),
-      request: { kind: 'login', message, signature, ...(ctx.host ? { host: ctx.host } : {}) },
+      request: { kind: 'login', message, signature, ...(ctx.host ? { host: ctx.host } : {}), ...(ctx.source ? { source: ctx.source } : {}) },
     })) as Login;
     const out: LoginResult = { token: login.token, address: login.address, expiresAt: toQuantity(login.expiresAt) };
     if (login.scope) out.scope = login.scope;
