@@ -25,7 +25,10 @@ export class MerkleTrie {
 
   /** The root hash: keccak256 of the root node's RLP (the empty trie's root when empty). */
   root(): Uint8Array {
-    return this.rootNode ? keccak256(scratch.subarray(0, encodeNode(this.rootNode))) : KECCAK256_RLP;
+    if (!this.rootNode) return KECCAK256_RLP;
+    // Encode first: the encoding may replace the scratch buffer with a larger one.
+    const length = encodeNode(this.rootNode);
+    return keccak256(scratch.subarray(0, length));
   }
 
   get empty(): boolean {

@@ -56,3 +56,19 @@ test('keys that are prefixes of one another, and deleting absent keys', async ()
   trie.del(keys[3]!);
   assert.equal(bytesToHex(trie.root()), before);
 });
+
+test('a node larger than any encoded before (the encoding buffer grows) hashes the same as @ethereumjs/mpt', async () => {
+  for (const size of [5_000, 20_000, 70_000]) {
+    const ours = new MerkleTrie();
+    const theirs = await createMPT();
+    const first = RLP.encode(randomBytes(size));
+    ours.put(Uint8Array.of(1), first);
+    await theirs.put(Uint8Array.of(1), first);
+    assert.equal(bytesToHex(ours.root()), bytesToHex(theirs.root()), `a ${size}-byte root node`);
+    // A larger leaf below a branch: the buffer grows while a child is encoded.
+    const second = RLP.encode(randomBytes(size * 3));
+    ours.put(Uint8Array.of(2), second);
+    await theirs.put(Uint8Array.of(2), second);
+    assert.equal(bytesToHex(ours.root()), bytesToHex(theirs.root()), `a ${size * 3}-byte leaf under a branch`);
+  }
+});
