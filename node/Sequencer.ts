@@ -118,7 +118,11 @@ export class Sequencer {
       }
       // Idle: the cut goes onto the log right behind them, so the enclave takes them and
       // makes their block in one batch. While a batch executes, the cut comes after it.
-      if (this.uncut > 0 && this.automine && !this.executing) cutting = this.cut(false);
+      if (this.uncut > 0 && this.automine && !this.executing) {
+        cutting = this.cut(false);
+        // Awaited below; handled here too, in case the appends fail first.
+        cutting.catch(() => {});
+      }
     });
     await cutting;
   }

@@ -7,7 +7,11 @@ import type { OrderedEntry } from '../../runtime/boundary/messages.ts';
  * the embedded log; a network uses a replicated one behind the same interface.
  */
 export interface OrderingLog {
-  /** Appends an entry; resolves with its position once the log has accepted it. */
+  /**
+   * Appends an entry; resolves with its position once the log has accepted it. Entries
+   * appended by one node land in the order of the calls (a sender's transactions, and a
+   * cut right behind them, rely on it).
+   */
   append(entry: OrderedEntry): Promise<number>;
   /**
    * Delivers entries in log order from position `from`: each batch holds every entry

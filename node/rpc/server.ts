@@ -12,6 +12,7 @@
  * https://eips.ethereum.org/EIPS/eip-1474
  */
 import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import { clientSource } from './clientSource.ts';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
@@ -500,7 +501,7 @@ export async function startRpcServer(opts: RpcServerOptions): Promise<RpcServer>
     const shared = policy.originTrusted(req.headers.origin) ? trustedCtx : untrustedCtx;
     // Each request's context names its credential and the Host it came to (a Sign-In
     // with Ethereum message names the node it signs in to).
-    const ctx: RpcContext = { ...shared, caller, host: policy.hostListed(req.headers.host) ? req.headers.host : undefined, source: req.socket.remoteAddress };
+    const ctx: RpcContext = { ...shared, caller, host: policy.hostListed(req.headers.host) ? req.headers.host : undefined, source: clientSource(req.socket.remoteAddress) };
     const chunks: Buffer[] = [];
     let size = 0;
     const refuse = (status: number, err: RpcError) => {
@@ -581,7 +582,7 @@ export async function startRpcServer(opts: RpcServerOptions): Promise<RpcServer>
     };
     socket.once('close', release);
     const host = policy.hostListed(req.headers.host) ? req.headers.host : undefined;
-    wss.handleUpgrade(req, socket, head, (ws) => onWsConnection(ws, policy.originTrusted(origin), caller, host, req.socket.remoteAddress));
+    wss.handleUpgrade(req, socket, head, (ws) => onWsConnection(ws, policy.originTrusted(origin), caller, host, clientSource(req.socket.remoteAddress)));
   });
 
   function onWsConnection(ws: WebSocket, trustedOrigin: boolean, caller: Uint8Array, host: string | undefined, source: string | undefined): void {

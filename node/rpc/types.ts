@@ -67,7 +67,7 @@ export interface RpcContext<Services = unknown> {
    * domain.
    */
   host?: string;
-  /** The network address the request came from (the socket's peer): failed logins are bounded per source. */
+  /** Where the request came from (the socket's peer; an IPv6 peer's /64): failed logins are bounded per source. */
   source?: string;
 }
 

@@ -488,10 +488,10 @@ export class Chain {
   /**
    * Whether the network runs this sender's transactions: on a consortium network only
    * registered, signing senders' (the pool admits no others; this holds for every node
-   * that executes the log).
+   * that executes the log). `roles`: the sender's, from the state the block has reached.
    */
-  admits(item: QueuedTx): boolean {
-    return this.openNetwork || (!item.impersonated && this.identities.rolesOf(item.sender) !== 0);
+  admits(item: QueuedTx, roles: number = this.identities.rolesOf(item.sender)): boolean {
+    return this.openNetwork || (!item.impersonated && roles !== 0);
   }
 
   /**
@@ -835,7 +835,11 @@ export class Chain {
       }
     }
     const parent = new Block(emptyHeader(fields, stateRoot, this.common), [], [], [], { common: this.common });
-    if (!equalsBytes(parent.hash(), hash)) throw new Error(`mined block ${fields.number}: its header's hash differs from the run's`);
+    if (!equalsBytes(parent.hash(), hash)) {
+      // The state holds blocks the ledger will not: an internal failure of an ordered
+      // entry stops the node (Sequencer), so nothing after it is made durable.
+      throw new EnclaveFailure('internal', `mined block ${fields.number}: its header's hash differs from the run's`);
+    }
     const payload: MinedPayload = { firstBlock, firstTimestamp, interval, baseFees, stateRoots, hashes, writeSet, clock: this.clock };
     const lastBlock = firstBlock + count - 1;
     const rows = this.ledger.sealAppend({

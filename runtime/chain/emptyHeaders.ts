@@ -1,7 +1,7 @@
 import { createBlockHeader, type HeaderData } from '@ethereumjs/block';
 import type { Common } from '@ethereumjs/common';
 import { RLP } from '@ethereumjs/rlp';
-import { bigIntToUnpaddedBytes, KECCAK256_RLP } from '@ethereumjs/util';
+import { bigIntToUnpaddedBytes, equalsBytes, KECCAK256_RLP } from '@ethereumjs/util';
 import { keccak256 } from '../crypto/ethCrypto.ts';
 
 /** The header fields that vary between empty blocks of one chain. */
@@ -13,6 +13,16 @@ export interface EmptyHeaderFields {
   mixHash: Uint8Array;
   stateRoot: Uint8Array;
 }
+
+/** Fields for the template's check: each differs from the others and from the fixed ones. */
+const PROBE: EmptyHeaderFields = {
+  parentHash: new Uint8Array(32).fill(1),
+  number: 0x0102n,
+  timestamp: 0x010203n,
+  baseFeePerGas: 0x01020304n,
+  mixHash: new Uint8Array(32).fill(5),
+  stateRoot: new Uint8Array(32).fill(6),
+};
 
 /** Positions in the header's RLP list (the order Ethereum defines: yellow paper, EIP-1559, EIP-4895, EIP-4844, EIP-4788, EIP-7685). */
 const PARENT_HASH = 0;
@@ -38,6 +48,12 @@ export class EmptyHeaders {
       { common },
     );
     this.template = header.raw();
+    // Checked against ethereumjs before any block of a run changes the state.
+    const probe = createBlockHeader(
+      { ...fixed, ...PROBE, transactionsTrie: KECCAK256_RLP, receiptTrie: KECCAK256_RLP, logsBloom: new Uint8Array(256), gasUsed: 0n },
+      { common },
+    );
+    if (!equalsBytes(this.hash(PROBE), probe.hash())) throw new Error('empty block headers: the template does not hash as ethereumjs does');
   }
 
   hash(fields: EmptyHeaderFields): Uint8Array {

@@ -102,8 +102,12 @@ export class CallSlots {
         simulate: (tx, view, block, guard) => run(tx, new Overlay(view), block, guard, true, true),
         execute: (tx, store, block, { guard, impersonated }) => run(tx, store, block, guard, impersonated === true, false),
         systemCalls: (store, block) => {
+          budget.check();
           state.store = store;
-          return runSystemCalls(vm!, block);
+          return runSystemCalls(vm!, block).catch((err: unknown) => {
+            clean = false;
+            throw err;
+          });
         },
       });
       return result;

@@ -110,6 +110,25 @@ describe('the pending block with transactions waiting', () => {
     });
   });
 
+  test('a waiting transaction that runs past the read time limit ends the pending block there; reads at pending still answer', async () => {
+    const slow = await startTestNode({ limits: { callTimeoutMs: 300 } });
+    try {
+      const loop = fresh();
+      // JUMPDEST, PUSH1 0, JUMP: loops until its gas runs out.
+      await call(slow.url, 'hardhat_setCode', [loop, '0x5b600056']);
+      await call(slow.url, 'evm_setAutomine', [false]);
+      const to = fresh();
+      const first = await call(slow.url, 'eth_sendTransaction', [{ from: DEV_ADDRESS_0, to, value: '0x7' }]);
+      await call(slow.url, 'eth_sendTransaction', [{ from: DEV_ADDRESS_0, to: loop, gas: hex(29_000_000) }]);
+      const pending = await rpc(slow.url, 'eth_getBlockByNumber', ['pending', false]);
+      assert.equal(pending.error, undefined, JSON.stringify(pending.error));
+      assert.deepEqual(pending.result.transactions, [first], 'the block ends before the transaction that ran out of time');
+      assert.equal(BigInt(await call(slow.url, 'eth_getBalance', [to, 'pending'])), 7n);
+    } finally {
+      await slow.stop();
+    }
+  });
+
   test('a contract with a policy: pending reads disclose what latest reads do, to the same readers', async () => {
     const deployer = new Wallet(DEV_KEY_0, provider);
     const token = (await (await deployContract(deployer, provider, 'ConfidentialERC20', ['Token', 'TKN', 1000n], TOKEN_POLICY)).getAddress()).toLowerCase();
