@@ -31,13 +31,13 @@ export interface PendingBlock {
  * builder uses (fillBlock), on an overlay of the tip's state, in a call slot of their
  * own within a read's time budget; nothing of it is kept or written. Built once per
  * change of the tip, its state, the dev clock or the queue (Chain.pendingVersion), and
- * per second (its timestamp moves), and shared by every read until then; a build that
- * took long is served for a while longer, so building it takes at most about a fifth
- * of the thread however often it is asked for. With nothing waiting it is the empty
+ * per second (its timestamp moves), and shared by every read until then; under a
+ * backlog a build is served for a while longer, so building it takes at most about a
+ * fifth of the thread however often it is asked for. With nothing waiting it is the empty
  * block after the tip. Reads of it answer with the same disclosure rules as any read.
  */
 export class PendingView {
-  private cached?: { key: string; block: Promise<PendingBlock>; builtAt: number; buildMs: number };
+  private cached?: { key: string; block: Promise<PendingBlock>; builtAt: number; buildMs: number; waiting: number };
 
   constructor(
     private readonly chain: Chain,
@@ -51,9 +51,11 @@ export class PendingView {
     const now = performance.now();
     const key = `${this.chain.pendingVersion}:${Math.floor(Date.now() / 1000)}`;
     const cached = this.cached;
-    // The same chain, or a finished build that took long and has not been served long enough.
-    if (cached && (cached.key === key || (cached.builtAt !== Infinity && now - cached.builtAt < SERVED_FOR * cached.buildMs))) return cached.block;
-    const entry = { key, block: this.build(), builtAt: Infinity, buildMs: 0 };
+    // The same chain; or, under load, a finished build that has not been served long enough.
+    if (cached && (cached.key === key || (cached.waiting > FRESH_TXS && cached.builtAt !== Infinity && now - cached.builtAt < SERVED_FOR * cached.buildMs))) {
+      return cached.block;
+    }
+    const entry = { key, block: this.build(), builtAt: Infinity, buildMs: 0, waiting: this.chain.queued };
     this.cached = entry;
     entry.block.then(
       () => {
@@ -142,7 +144,12 @@ export class PendingView {
   }
 }
 
-/** A build that took this long is served for SERVED_FOR times as long, whatever changes. */
+/**
+ * A build of more than FRESH_TXS waiting transactions (a backlog: the node is under load)
+ * is served for SERVED_FOR times as long as it took, whatever changes meanwhile; smaller
+ * ones are rebuilt on every change, so a client sees its transaction at once.
+ */
+const FRESH_TXS = 64;
 const SERVED_FOR = 4;
 
 /** The system calls failed (replaced code ran past the budget): a fixed answer, nothing of what ran. */
