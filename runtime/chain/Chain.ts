@@ -764,6 +764,15 @@ export class Chain {
     const found = this.devSnapshots.revert(id);
     if (!found) return false;
     const { snapshot, restore } = found;
+    // Nothing happened since the snapshot (a test that only read): nothing to take back, and nothing to write.
+    const unchanged =
+      restore.priorAccounts.size === 0 &&
+      restore.priorStorage.size === 0 &&
+      snapshot.block === this.headNumber &&
+      sameClock(snapshot.clock, this.clock) &&
+      snapshot.queue.length === this.queue.length &&
+      snapshot.queue.every((waiting, i) => waiting === this.queue[i]);
+    if (unchanged) return true;
     for (const [address, account] of restore.priorAccounts) this.world.setAccount(address, account);
     for (const [address, slots] of restore.priorStorage) for (const [slot, value] of slots) this.world.setStorage(address, slot, value);
     this.clock = { ...snapshot.clock };
@@ -990,6 +999,10 @@ function publicBloom(receipts: StoredReceipt[], policies: BlockPolicies, policy:
     }
   }
   return bloom.bitvector;
+}
+
+function sameClock(a: DevClock, b: DevClock): boolean {
+  return a.offset === b.offset && a.next === b.next && a.nextBaseFee === b.nextBaseFee;
 }
 
 /** The state root a dev entry records after itself; undefined for a block entry (its header has it). */

@@ -90,6 +90,21 @@ describe('dev methods on the dev network', () => {
     assert.equal(await call(url, 'evm_revert', ['0x99']), false, 'an unknown id');
   });
 
+  test('evm_revert to a snapshot with nothing after it (a test that only read) answers true and changes nothing; a time change alone is taken back', async () => {
+    const before = await call(url, 'eth_getBlockByNumber', ['latest', false]);
+    const s = await call(url, 'evm_snapshot');
+    await call(url, 'eth_getBalance', [DEV_ADDRESS_0, 'latest']);
+    assert.equal(await call(url, 'evm_revert', [s]), true);
+    assert.equal(await call(url, 'evm_revert', [s]), false, 'used up all the same');
+    assert.deepEqual(await call(url, 'eth_getBlockByNumber', ['latest', false]), before);
+    // Only the clock moved: the revert takes it back (the next block is not 1000 s later).
+    const t = await call(url, 'evm_snapshot');
+    await call(url, 'evm_increaseTime', [1000]);
+    assert.equal(await call(url, 'evm_revert', [t]), true);
+    await call(url, 'evm_mine');
+    assert.ok(Number((await block(url)).timestamp) - Number(before.timestamp) < 1000, 'the time offset was taken back');
+  });
+
   test('evm_mine answers "0x0" and adds a block; evm_mine(timestamp) mines at that timestamp', async () => {
     const before = await head(url);
     assert.equal(await call(url, 'evm_mine'), '0x0');
