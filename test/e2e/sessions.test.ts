@@ -6,6 +6,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { networkInterfaces } from 'node:os';
 import { JsonRpcProvider } from 'ethers';
 import { privateKeyToAccount } from 'viem/accounts';
 import { createSiweMessage } from 'viem/siwe';
@@ -73,4 +74,33 @@ test('a credential that is no live session is refused on reads, over every trans
   ws.send(call('eth_subscribe', ['newHeads']));
   assert.deepEqual((await answer).error, expected);
   ws.close();
+});
+
+test('failed logins are bounded per client address: one that fails on purpose is refused for a moment, another logs in', async (t) => {
+  if (!Object.values(networkInterfaces()).some((list) => list?.some((i) => i.address === '::1'))) {
+    t.skip('no IPv6 loopback on this machine: two client addresses cannot be had');
+    return;
+  }
+  // Dual-stack: 127.0.0.1 and ::1 reach it as two client addresses.
+  const dual = await startTestNode({ host: '::' });
+  try {
+    const port = dual.port;
+    // Over each address, the Host a browser would send for http://localhost:<port>.
+    const attempt = async (address: string, domain: string): Promise<any> => {
+      const url = `http://${address}:${port}/`;
+      const host = { host: `localhost:${port}` };
+      const nonce = (await rawPost(url, call('conclave_nonce'), host)).json.result;
+      const message = createSiweMessage({ address: account.address, chainId: 31337, domain, nonce, uri: `http://localhost:${port}/`, version: '1', issuedAt: new Date() });
+      return (await rawPost(url, call('conclave_login', [message, await account.signMessage({ message })]), host)).json;
+    };
+    for (let i = 0; i < 20; i++) assert.equal((await attempt('127.0.0.1', 'evil.example.com')).error?.code, 4100);
+    const refused = await attempt('127.0.0.1', `localhost:${port}`);
+    assert.equal(refused.error?.code, -32005, JSON.stringify(refused));
+    assert.match(refused.error!.message, /too many failed logins: at most 20 in 10 s from one address/);
+    const other = await attempt('[::1]', `localhost:${port}`);
+    assert.equal(other.error, undefined, JSON.stringify(other.error));
+    assert.equal(other.result.address, account.address.toLowerCase());
+  } finally {
+    await dual.stop();
+  }
 });
