@@ -25,7 +25,8 @@ interface Frame {
  * Hardhat's console.log on the dev network, as Anvil prints it: the calls a transaction's
  * frames make to console.sol's address are kept, and printed once it has run, unless
  * any of its frames ran a contract with a confidentiality policy (whose data a callee
- * could log), so nothing governed reaches the node's output.
+ * could log), so nothing governed reaches the node's output. The same frames tell the
+ * block builder whether a failed transaction's revert data may be kept for its send.
  */
 export class ConsoleCapture {
   private lines: Uint8Array[] = [];
@@ -60,6 +61,11 @@ export class ConsoleCapture {
     if (code !== to) this.frames.push(code);
   }
 
+  /** Whether the transaction running (or just run) has reached a contract with a confidentiality policy in any frame. */
+  ranGoverned(): boolean {
+    return this.frames.some((a) => this.governed(a.toString()));
+  }
+
   /** Ends a transaction: prints its lines through `print` (when nothing governed ran), then forgets them. */
   flush(print: (line: string) => void): void {
     if (this.lines.length > 0 || this.more > 0) this.print(print);
@@ -67,7 +73,7 @@ export class ConsoleCapture {
   }
 
   private print(print: (line: string) => void): void {
-    if (!this.frames.some((a) => this.governed(a.toString()))) {
+    if (!this.ranGoverned()) {
       for (const data of this.lines) {
         const line = formatConsoleLog(data);
         if (line !== undefined) print(line);

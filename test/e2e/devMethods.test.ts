@@ -464,6 +464,17 @@ describe('dev methods on the dev network', () => {
       assert.ok((await rpc(url, 'eth_sendTransaction', [{ from: governed, to: fresh(), value: '0x0' }])).error, 'no send as it');
     });
 
+    test('a send whose transaction reverts inside it, through a contract without a policy, answers a bare revert', async () => {
+      const deployer = new Wallet(DEV_KEY_0, provider);
+      const peek = (await (await deployContract(deployer, provider, 'Peek', [])).getAddress()).toLowerCase();
+      const data = new Interface(loadArtifact('Peek').abi as never).encodeFunctionData('peekAndRecord', [governed, DEV_ADDRESS_0]);
+      // Whoever submitted it need not be in the governed contract's audience: nothing of what reverted in there comes back.
+      const answer = await rpc(url, 'eth_sendTransaction', [{ from: DEV_ADDRESS_0, to: peek, data, gas: hex(300_000) }]);
+      assert.equal(answer.error?.code, 3, JSON.stringify(answer));
+      assert.equal(answer.error!.message, 'execution reverted');
+      assert.equal(answer.error!.data, '0x');
+    });
+
     test('impersonating its deployer changes no anonymous read of it', async () => {
       const tokenAbi = new Interface(loadArtifact('ConfidentialERC20').abi as never);
       const reads = () =>
