@@ -19,6 +19,8 @@ export interface PendingBlock {
   /** Its header (no hash of its own: its state root is the parent's) and transactions. */
   block: Block;
   senders: string[];
+  /** Length of its RLP (eth_getBlockByNumber's `size`). */
+  size: number;
   /** The number of the block it follows (the tip when it was built). */
   parent: number;
   /** The state after its transactions; read it while holding `parent` (see hold). */
@@ -131,9 +133,11 @@ export class PendingView {
           { ...fields, stateRoot: parent.header.stateRoot, transactionsTrie: trie.root(), gasUsed: filled.gasUsed },
           { common: chain.common },
         );
+        const block = new Block(header, transactions, [], [], { common: chain.common });
         return {
-          block: new Block(header, transactions, [], [], { common: chain.common }),
+          block,
           senders: filled.included.map(({ item }) => item.sender),
+          size: block.serialize().length,
           parent: number,
           state,
         };

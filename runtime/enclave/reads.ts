@@ -162,8 +162,8 @@ export class Reads {
    * pool shows it to this reader.
    */
   private pendingJson(pending: PendingBlock, fullTransactions: boolean, who: Principal): Record<string, unknown> {
-    const { block, senders } = pending;
-    const json: Record<string, unknown> = { ...formatBlock(block, senders, false, block.serialize().length), hash: null, nonce: null };
+    const { block, senders, size } = pending;
+    const json: Record<string, unknown> = { ...formatBlock(block, senders, false, size), hash: null, nonce: null };
     if (fullTransactions) json.transactions = block.transactions.map((tx, i) => this.pendingTransaction(tx, senders[i]!, who));
     return json;
   }
