@@ -17,7 +17,7 @@ export class History {
    * Undo sets, oldest first, each with the block it belongs to: a block's own, then
    * those of state set after it (dev methods), which the state at that block includes.
    */
-  private readonly records: { block: number; prior: Prior; size: number }[] = [];
+  private readonly records: { block: number; prior: Prior; size: number; own?: boolean }[] = [];
   private keys = 0;
   private head = -1;
   /** The oldest block whose state the records can rebuild. */
@@ -42,10 +42,44 @@ export class History {
     this.trim();
   }
 
-  /** Records the undo set of state set after the head block (it belongs to the head's state). */
+  /**
+   * Records the undo set of state set after the head block (it belongs to the head's
+   * state). It merges into the head's record, keeping each key's oldest prior, so any
+   * number of dev methods between two blocks keeps one record per block.
+   */
   amend(changes: Prior): void {
-    this.push(this.head, changes);
+    const last = this.records.at(-1);
+    if (last?.block === this.head) this.merge(last, changes);
+    else this.push(this.head, changes);
     this.trim();
+  }
+
+  private merge(record: (typeof this.records)[number], later: Prior): void {
+    // The record's maps may be shared (with dev snapshots): copied before the first change.
+    if (!record.own) {
+      const { priorAccounts, priorStorage } = record.prior;
+      record.prior = { priorAccounts: new Map(priorAccounts), priorStorage: new Map([...priorStorage].map(([a, slots]) => [a, new Map(slots)])) };
+      record.own = true;
+    }
+    const added = (n: number) => {
+      record.size += n;
+      this.keys += n;
+    };
+    for (const [address, account] of later.priorAccounts) {
+      if (record.prior.priorAccounts.has(address)) continue;
+      record.prior.priorAccounts.set(address, account);
+      added(1);
+    }
+    for (const [address, slots] of later.priorStorage) {
+      let into = record.prior.priorStorage.get(address);
+      if (!into) record.prior.priorStorage.set(address, (into = new Map()));
+      for (const [slot, value] of slots) {
+        if (into.has(slot)) continue;
+        into.set(slot, value);
+        added(1);
+      }
+    }
+    this.version++;
   }
 
   /** Forgets every record: only the current state, as block `number`'s, is held (after a rewind). */

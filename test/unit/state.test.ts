@@ -601,3 +601,37 @@ test('history: a view stays the state of its block while later blocks are built,
   assert.equal(history.covers(0), false, 'released: trimmed to the depth again');
   assert.ok(history.covers(3));
 });
+
+test('history: state set between blocks (dev methods) belongs to the block before it; amends merge without touching a shared undo set', () => {
+  const world = new WorldState();
+  const history = new History(world, 8, () => world.inProgress());
+  world.setAccount(A, rec(0n, 100n));
+  world.setStorage(A, slot(1), val(1));
+  history.record(0, world.takeChanges());
+  // Block 1 changes A's balance; its undo set is also handed elsewhere (dev snapshots).
+  world.setAccount(A, rec(1n, 90n));
+  const block1 = world.takeChanges();
+  history.record(1, block1);
+  const shared = { accounts: new Map(block1.priorAccounts), slots: block1.priorStorage.size };
+  // Many amends after block 1: A again, a slot, a new account B.
+  for (let i = 0; i < 50; i++) {
+    world.setAccount(A, rec(1n, 80n - BigInt(i)));
+    world.setStorage(A, slot(1), val(10 + i));
+    world.setAccount(B, rec(0n, BigInt(i)));
+    history.amend(world.takeChanges());
+  }
+  const at0 = history.at(0);
+  assert.deepEqual(at0.account(A), rec(0n, 100n), 'before block 1: the oldest prior wins');
+  assert.equal(hex(at0.storage(A, slot(1))), '0x01');
+  assert.equal(at0.account(B), undefined);
+  const at1 = history.at(1);
+  assert.deepEqual(at1.account(A), rec(1n, 31n), 'block 1 includes the state set after it');
+  assert.deepEqual(at1.account(B), rec(0n, 49n));
+  assert.deepEqual(new Map(block1.priorAccounts), shared.accounts, 'the shared undo set is untouched');
+  assert.equal(block1.priorStorage.size, shared.slots);
+  // A later block: block 1's state (with its amends) is still answered.
+  world.setAccount(B, rec(0n, 1000n));
+  history.record(2, world.takeChanges());
+  assert.deepEqual(history.at(1).account(B), rec(0n, 49n));
+  assert.deepEqual(history.at(0).account(B), undefined);
+});
